@@ -1,0 +1,107 @@
+"""The ``/_sandbox`` control routes that every jitbox fake mounts (moto's ``/moto-api/`` idea).
+
+- ``GET  /_sandbox/clock`` → ``{"now", "mode", "pending_timers"}``
+- ``POST /_sandbox/clock/advance`` with ``{"seconds": 2400}`` or ``{"duration": "PT40M"}`` (or ``?seconds=``) →
+  ``{"now", "advanced_seconds", "timers_run"}``; fakes served together share one clock, so advancing on either
+  moves both.
+- ``POST /_sandbox/reset`` → runs every registered reset hook (stores emptied, timers dropped).
+- ``GET  /_sandbox/state`` → the JSON dump each registered state provider returns, keyed by name.
+
+Bad input answers 400 ``{"error": {"code": "BadRequest", "field": ..., "message": ...}}``, never a 500.
+Fakes add their own routes under ``/_sandbox`` (requests log, faults, tokens) on the same router.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sim.clock import Clock, ClockError
+from sim.durations import DurationError, parse_duration
+
+__all__ = ["SandboxControl", "bad_request"]
+
+
+def bad_request(field: str, message: str) -> JSONResponse:
+    """Return the sandbox's 400 error response naming the bad ``field``."""
+    return JSONResponse(status_code=400, content={"error": {"code": "BadRequest", "field": field, "message": message}})
+
+
+class SandboxControl:
+    """Clock, reset and state endpoints for one fake; ``router`` is the FastAPI router to include."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._resets: list[Callable[[], None]] = []
+        self._states: dict[str, Callable[[], Any]] = {}
+        self.router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+        self.router.add_api_route("/clock", self.get_clock, methods=["GET"])
+        self.router.add_api_route("/clock/advance", self.advance_clock, methods=["POST"])
+        self.router.add_api_route("/reset", self.reset, methods=["POST"])
+        self.router.add_api_route("/state", self.state, methods=["GET"])
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Register ``hook`` to run on ``POST /_sandbox/reset``."""
+        self._resets.append(hook)
+
+    def provide_state(self, name: str, provider: Callable[[], Any]) -> None:
+        """Register ``provider`` whose JSON-ready result appears under ``name`` in ``GET /_sandbox/state``."""
+        self._states[name] = provider
+
+    def clock_json(self) -> dict[str, Any]:
+        """Return the clock's current time, mode and pending timer count."""
+        return {
+            "now": self.clock.now().isoformat().replace("+00:00", "Z"),
+            "mode": self.clock.mode,
+            "pending_timers": len(self.clock.pending()),
+        }
+
+    def get_clock(self) -> dict[str, Any]:
+        """``GET /_sandbox/clock``."""
+        return self.clock_json()
+
+    async def advance_clock(self, request: Request) -> Any:
+        """``POST /_sandbox/clock/advance``: body ``{"seconds": N}`` or ``{"duration": "PT40M"}``."""
+        raw: Any = request.query_params.get("seconds") or request.query_params.get("duration")
+        field = "seconds"
+        if raw is None:
+            body = await request.body()
+            if body.strip():
+                try:
+                    data = await request.json()
+                except ValueError:
+                    return bad_request("body", 'the body must be JSON like {"seconds": 2400} or {"duration": "PT40M"}')
+                if not isinstance(data, dict):
+                    return bad_request("body", "the body must be a JSON object")
+                if "seconds" in data:
+                    raw = data["seconds"]
+                elif "duration" in data:
+                    raw, field = data["duration"], "duration"
+        if raw is None:
+            return bad_request("seconds", 'give {"seconds": N} or {"duration": "PT40M"}')
+        try:
+            seconds = parse_duration(raw)
+            ran = await _run_blocking(self.clock.advance, seconds)
+        except (DurationError, ClockError, TypeError) as exc:
+            return bad_request(field, str(exc))
+        return {**self.clock_json(), "advanced_seconds": seconds, "timers_run": ran}
+
+    def reset(self) -> dict[str, Any]:
+        """``POST /_sandbox/reset``: run every reset hook."""
+        for hook in self._resets:
+            hook()
+        return {"reset": True, **self.clock_json()}
+
+    def state(self) -> dict[str, Any]:
+        """``GET /_sandbox/state``: every registered provider's dump."""
+        return {"clock": self.clock_json(), **{name: provider() for name, provider in self._states.items()}}
+
+
+async def _run_blocking(fn: Callable[[float], int], arg: float) -> int:
+    """Run a clock advance in a worker thread: its timers may make blocking HTTP calls to other fakes."""
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(fn, arg)

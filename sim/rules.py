@@ -1,0 +1,263 @@
+"""The documented timing rules of one JIT activation, each in exactly one place.
+
+Used by the simulator (``sim.engine``, ``sim.bounds``, the vectorised sweep path) and by the fakes
+(``pim_fake`` schedules provisioning with :class:`FastPathThrottle` and :func:`next_cycle_after`; ``scim_server``
+decides launches with :func:`launch_allowed` and :func:`role_session_end`). Times are seconds on one axis (the
+simulator uses t = 0 at scenario start; the fakes pass Unix seconds from their clock) — every function here is
+translation-invariant except :func:`next_cycle_after`, whose ``phase`` is on the caller's axis.
+
+Sources (tags in ``../shared/reference/``):
+
+- fast path: first 5 activations per 10 s per enterprise app reach AWS in 2–10 min; the 6th and later wait for the
+  next regular cycle [E-AWS][E-PIMG][AWS-BLOG];
+- regular incremental cycle about every 40 min; removals/deactivations only there [E-AWS];
+- PIM adds/removes the Entra membership "within seconds" [E-ACT];
+- portal session 15 min – 90 days (default 8 h) [UG-uis]; permission-set session 1–12 h (default 1 h)
+  [UG23-howto]; ending a portal session does not end role sessions [UG-endsess];
+- entitlement modes: ``signin_snapshot`` [AWS-BLOG], ``launch_check`` [UG-revoke], ``cached_1h`` [UG23-auth];
+- countermeasures: end portal sessions [UG-endsess], deny on ``aws:TokenIssueTime`` [IAM-revoke], remove the
+  Identity Center membership directly [UG-revoke].
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from sim.settings import APPROVAL_TIMEOUT, ENTITLEMENT_CACHE, EntitlementMode, Settings, WindowMode
+
+__all__ = [
+    "FastPathThrottle",
+    "Interval",
+    "approval_expired",
+    "deprovision_wait_max",
+    "idc_add_time",
+    "idc_membership",
+    "idc_remove_time",
+    "is_member",
+    "last_cache_refresh",
+    "latest_launch",
+    "launch_allowed",
+    "next_cycle_after",
+    "portal_session_end",
+    "role_session_end",
+    "worst_effective_end",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A half-open interval ``[start, end)`` of Identity Center group membership."""
+
+    start: float
+    end: float
+
+    def contains(self, t: float) -> bool:
+        """Return True when ``start <= t < end``."""
+        return self.start <= t < self.end
+
+
+# --- Entra provisioning --------------------------------------------------------------------------------
+
+
+class FastPathThrottle:
+    """Per-enterprise-app PIM fast path: ``limit`` activations per ``window`` seconds [E-AWS][E-PIMG].
+
+    ``admit(t)`` returns True when the activation at ``t`` takes the fast path (reaches AWS in 2–10 min) and
+    False when it must wait for the next regular cycle. Window semantics are UNCONFIRMED and switchable
+    (:class:`sim.settings.WindowMode`): ``sliding`` admits at most ``limit`` in any ``window``; ``fixed`` admits the
+    first ``limit`` of each aligned window. Calls must come in non-decreasing ``t``.
+    """
+
+    __slots__ = ("_admitted", "_bucket", "_bucket_count", "limit", "mode", "window")
+
+    def __init__(self, limit: int = 5, window: float = 10.0, mode: WindowMode = WindowMode.SLIDING) -> None:
+        self.limit = limit
+        self.window = window
+        self.mode = mode
+        self._admitted: deque[float] = deque()
+        self._bucket = -math.inf
+        self._bucket_count = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FastPathThrottle:
+        """Return a throttle configured from ``settings``."""
+        return cls(settings.fast_path_limit, settings.fast_path_window, settings.fast_path_window_mode)
+
+    def admit(self, t: float) -> bool:
+        """Record an activation at ``t``; return True if it takes the fast path."""
+        if self.mode is WindowMode.FIXED:
+            bucket = math.floor(t / self.window)
+            if bucket != self._bucket:
+                self._bucket, self._bucket_count = bucket, 0
+            if self._bucket_count < self.limit:
+                self._bucket_count += 1
+                return True
+            return False
+        admitted = self._admitted
+        while admitted and admitted[0] <= t - self.window:
+            admitted.popleft()
+        if len(admitted) < self.limit:
+            admitted.append(t)
+            return True
+        return False
+
+
+def next_cycle_after(t: float, interval: float, phase: float = 0.0) -> float:
+    """Return the start of the first regular incremental cycle strictly after ``t``.
+
+    Cycles start at ``phase + k * interval`` (k integer), about every 40 minutes [E-AWS][E-SCIM]. A change made
+    exactly at a cycle's start is picked up by the next one.
+    """
+    k = math.floor((t - phase) / interval) + 1
+    return phase + k * interval
+
+
+def idc_add_time(entra_add: float, entra_remove: float, fast: bool, fast_latency: float, s: Settings) -> float | None:
+    """Return when Identity Center gains the membership, or None if it never does.
+
+    Fast path: ``fast_latency`` (2–10 min) after the Entra add [E-AWS]; otherwise the next regular cycle after the
+    add plus ``cycle_processing`` [E-AWS]. A regular cycle that runs before the fast path lands also carries the
+    add (whichever is first wins). A cycle only carries the add if the user is still an Entra member when it
+    runs (an add and a remove between two cycles cancel out); likewise the fast path checks membership when it
+    runs.
+    """
+    cycle = next_cycle_after(entra_add, s.cycle_interval, s.cycle_phase)
+    by_cycle = cycle + s.cycle_processing if cycle < entra_remove else math.inf
+    by_fast = entra_add + fast_latency if fast and entra_add + fast_latency < entra_remove else math.inf
+    best = min(by_cycle, by_fast)
+    return None if math.isinf(best) else best
+
+
+def idc_remove_time(entra_remove: float, intended_end: float, s: Settings) -> float:
+    """Return when Identity Center loses the membership.
+
+    Removal is not accelerated: the next regular cycle after the Entra removal, plus ``cycle_processing``
+    [E-AWS]. With the ``remove_idc_membership`` countermeasure the JIT tooling deletes the membership directly at
+    the intended end [UG-revoke], whichever comes first.
+    """
+    by_cycle = next_cycle_after(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
+    return min(by_cycle, intended_end) if s.remove_idc_membership else by_cycle
+
+
+def idc_membership(
+    entra_add: float, entra_remove: float, intended_end: float, fast: bool, fast_latency: float, s: Settings
+) -> Interval | None:
+    """Return the Identity Center membership interval, or None when the membership never reaches it."""
+    start = idc_add_time(entra_add, entra_remove, fast, fast_latency, s)
+    if start is None:
+        return None
+    end = idc_remove_time(entra_remove, intended_end, s)
+    return Interval(start, end) if end > start else None
+
+
+def deprovision_wait_max(s: Settings) -> float:
+    """Return the longest wait from intended end to Identity Center removal.
+
+    Entra removal within ``membership_latency_max`` [E-ACT], then up to one full cycle [E-AWS], then
+    ``cycle_processing``; zero with the ``remove_idc_membership`` countermeasure [UG-revoke].
+    """
+    if s.remove_idc_membership:
+        return 0.0
+    return s.membership_latency_max + s.cycle_interval + s.cycle_processing
+
+
+def approval_expired(approver_delay: float) -> bool:
+    """Return True when an approval that takes ``approver_delay`` seconds comes too late (24 h) [E-APPRV]."""
+    return approver_delay >= APPROVAL_TIMEOUT
+
+
+# --- Identity Center portal and role sessions ----------------------------------------------------------
+
+
+def is_member(membership: Interval | None, t: float) -> bool:
+    """Return True when the user is an Identity Center member at ``t``."""
+    return membership is not None and membership.contains(t)
+
+
+def portal_session_end(signin: float, intended_end: float, s: Settings) -> float:
+    """Return when a portal session started at ``signin`` ends.
+
+    ``portal_session`` after sign-in [UG-uis]; with ``end_portal_sessions`` the JIT tooling deletes sessions that
+    are open at the intended end [UG-endsess].
+    """
+    end = signin + s.portal_session
+    if s.end_portal_sessions and signin < intended_end:
+        end = min(end, intended_end)
+    return end
+
+
+def last_cache_refresh(signin: float, t: float) -> float:
+    """Return the latest entitlement-cache refresh at or before ``t`` for a session started at ``signin``.
+
+    Refreshes happen every hour after sign-in [UG23-auth].
+    """
+    return signin + math.floor((t - signin) / ENTITLEMENT_CACHE) * ENTITLEMENT_CACHE
+
+
+def launch_allowed(membership: Interval | None, signin: float, launch: float, intended_end: float, s: Settings) -> bool:
+    """Return True when a user who signed in at ``signin`` may launch the permission set at ``launch``.
+
+    The launch must fall inside the portal session (:func:`portal_session_end`). Then, by entitlement mode:
+    ``signin_snapshot`` — member at sign-in [AWS-BLOG]; ``launch_check`` — member at launch [UG-revoke];
+    ``cached_1h`` — member at the last hourly refresh [UG23-auth].
+    """
+    if not signin <= launch < portal_session_end(signin, intended_end, s):
+        return False
+    mode = s.entitlement_mode
+    if mode is EntitlementMode.SIGNIN_SNAPSHOT:
+        return is_member(membership, signin)
+    if mode is EntitlementMode.LAUNCH_CHECK:
+        return is_member(membership, launch)
+    return is_member(membership, last_cache_refresh(signin, launch))
+
+
+def latest_launch(membership: Interval | None, intended_end: float, s: Settings) -> float | None:
+    """Return the supremum of launch times any user could achieve, or None when no launch is possible.
+
+    The worst-case user signs in at the last instant the mode lets them in and launches at the last permitted
+    instant. With removal at ``r = membership.end`` and intended end ``e``:
+
+    - ``signin_snapshot``: sign in just before ``r``, launch just before the portal session ends: ``r + portal``
+      (capped at ``e`` when ``end_portal_sessions`` and ``r <= e``) [AWS-BLOG];
+    - ``launch_check``: just before ``r`` [UG-revoke];
+    - ``cached_1h``: a cache refresh just before ``r`` keeps the entitlement one more hour (or until the portal
+      session ends): ``r + min(1 h, portal)`` [UG23-auth].
+    """
+    if membership is None:
+        return None
+    r = membership.end
+    mode = s.entitlement_mode
+    if mode is EntitlementMode.LAUNCH_CHECK:
+        return r
+    tail = s.portal_session if mode is EntitlementMode.SIGNIN_SNAPSHOT else min(ENTITLEMENT_CACHE, s.portal_session)
+    end = r + tail
+    if s.end_portal_sessions and r <= intended_end:
+        end = min(end, intended_end)
+    return end
+
+
+def role_session_end(launch: float, intended_end: float, s: Settings) -> float:
+    """Return when a role session launched at ``launch`` stops working.
+
+    ``permission_set_session`` after launch [UG23-howto]; removing membership or ending the portal session does
+    not end it [UG-endsess][TEAM-sec]. With ``deny_tokens_before_expiry`` a deny on ``aws:TokenIssueTime`` ends
+    sessions issued before the intended end at the intended end [IAM-revoke].
+    """
+    end = launch + s.permission_set_session
+    if s.deny_tokens_before_expiry and launch < intended_end:
+        end = min(end, intended_end)
+    return end
+
+
+def worst_effective_end(membership: Interval | None, intended_end: float, s: Settings) -> float | None:
+    """Return the latest instant any user could still act in AWS, or None when access never arrived."""
+    launch = latest_launch(membership, intended_end, s)
+    if launch is None:
+        return None
+    # ``launch`` is a supremum: real launches happen strictly before it, so a launch "at" the intended end was
+    # issued before it and the token-issue-time deny still applies.
+    if s.deny_tokens_before_expiry and launch <= intended_end:
+        return min(launch + s.permission_set_session, intended_end)
+    return role_session_end(launch, intended_end, s)

@@ -1,0 +1,194 @@
+"""The settings that decide a JIT access window, validated against the documented ranges.
+
+Every number here comes from ``../shared/reference/`` and carries its source tag (the key is in the reference
+files). Durations are stored in seconds and accept ISO 8601 (``PT1H``) or short forms (``90m``, ``8h``).
+Behaviour the references mark UNCONFIRMED is a named switch, never a silent guess.
+
+| field | default | range | source |
+|---|---|---|---|
+| activation_max | 8 h | 30 min – 24 h | [G-POLA-LIST] default PT8H; [AWS-BLOG] 30 min – 24 h; [E-SET] |
+| approval_timeout | 24 h (fixed) | — | [E-APPRV] "isn't configurable" |
+| min_active_before_deactivate | 5 min | switch `enforce_min_active` | third-party ``ActiveDurationTooShort`` (UNCONFIRMED) |
+| membership_latency_max | 10 s | 0 – 5 min | [E-ACT] "within seconds" (exact number UNCONFIRMED) |
+| fast_path_limit / window | 5 per 10 s per app | — | [E-AWS][E-PIMG] |
+| fast_path_window_mode | sliding | fixed, sliding | [E-AWS] window semantics UNCONFIRMED |
+| fast_path_latency | 2 – 10 min | — | [E-AWS][E-PIMG][AWS-BLOG] |
+| cycle_interval | 40 min | 1 min – 24 h (what-if; Entra's is fixed) | [E-AWS][E-SCIM]; not configurable [E-KNOWN] |
+| cycle_phase | 0 | 0 – cycle_interval | modelling choice (cycle start relative to t = 0) |
+| cycle_processing | 0 s | 0 – 1 h | UNCONFIRMED (time from cycle start to the SCIM call) |
+| portal_session | 8 h | 15 min – 90 days | [UG-uis][UG-cfgsess][BLOG-sess] |
+| permission_set_session | 1 h | 1 h – 12 h | [UG23-howto][UG-permprops] |
+| entitlement_mode | signin_snapshot | signin_snapshot, launch_check, cached_1h | [AWS-BLOG] / [UG-revoke] / [UG23-auth] (UNCONFIRMED which holds) |
+| entitlement_cache | 1 h | — | [UG23-auth] "sign in sessions are cached for one hour" |
+| end_portal_sessions | off | countermeasure | [UG-endsess][UG-managesess] |
+| deny_tokens_before_expiry | off | countermeasure | [IAM-revoke] ``aws:TokenIssueTime`` deny |
+| remove_idc_membership | off | countermeasure | [UG-revoke] step 3 (remove memberships directly) |
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from sim.durations import DurationError, format_duration, parse_duration
+
+__all__ = [
+    "APPROVAL_TIMEOUT",
+    "ENTITLEMENT_CACHE",
+    "RANGES",
+    "EntitlementMode",
+    "Settings",
+    "SettingsError",
+    "WindowMode",
+    "load_settings",
+]
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+
+APPROVAL_TIMEOUT = 24 * HOUR
+"""Approvers have 24 hours; not configurable [E-APPRV] (``approvalStageTimeOutInDays: 1`` [G-POLA-LIST])."""
+
+ENTITLEMENT_CACHE = 1 * HOUR
+"""Identity Center sign-in sessions are cached for one hour [UG23-auth] (used by ``cached_1h``)."""
+
+MIN_ACTIVE_BEFORE_DEACTIVATE = 5 * MINUTE
+"""Self-deactivation is refused within 5 minutes of activation (``ActiveDurationTooShort``; third-party,
+UNCONFIRMED; switch ``enforce_min_active``)."""
+
+RANGES: dict[str, tuple[float, float, str]] = {
+    "activation_max": (30 * MINUTE, 24 * HOUR, "[AWS-BLOG][E-SET] PIM activation maximum duration"),
+    "membership_latency_max": (0.0, 5 * MINUTE, "[E-ACT] PIM changes group membership within seconds"),
+    "fast_path_latency_min": (0.0, 1 * HOUR, "[E-AWS][E-PIMG] fast path 2-10 min"),
+    "fast_path_latency_max": (0.0, 1 * HOUR, "[E-AWS][E-PIMG] fast path 2-10 min"),
+    "fast_path_window": (1.0, 1 * HOUR, "[E-AWS][E-PIMG] 5 activations per 10 s"),
+    "cycle_interval": (1 * MINUTE, 24 * HOUR, "[E-AWS] incremental cycle about every 40 min"),
+    "cycle_processing": (0.0, 1 * HOUR, "UNCONFIRMED cycle processing time"),
+    "portal_session": (15 * MINUTE, 90 * DAY, "[UG-uis] AWS access portal session 15 min - 90 days"),
+    "permission_set_session": (
+        1 * HOUR,
+        12 * HOUR,
+        "[UG23-howto][UG-permprops] permission set session 1-12 h",
+    ),
+}
+
+
+class SettingsError(ValueError):
+    """Settings that break a documented range or cannot be parsed; the message names each bad field."""
+
+
+class EntitlementMode(StrEnum):
+    """How the access portal decides what a signed-in user may launch (UNCONFIRMED which AWS does)."""
+
+    SIGNIN_SNAPSHOT = "signin_snapshot"
+    """What the user had at sign-in, for the whole portal session — the seed's behaviour [AWS-BLOG]."""
+    LAUNCH_CHECK = "launch_check"
+    """A launch needs a current entitlement — implied by AWS's revoke guidance [UG-revoke]."""
+    CACHED_1H = "cached_1h"
+    """Entitlements cached for one hour after sign-in/refresh [UG23-auth]."""
+
+
+class WindowMode(StrEnum):
+    """How the fast path counts "5 activations per 10 seconds" (UNCONFIRMED [E-AWS])."""
+
+    SLIDING = "sliding"
+    """At most ``fast_path_limit`` fast-path admissions in any window of ``fast_path_window`` seconds."""
+    FIXED = "fixed"
+    """The first ``fast_path_limit`` activations of each aligned window (0-10 s, 10-20 s, ...)."""
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+class Settings(BaseModel):
+    """One combination of PIM, provisioning and Identity Center settings (all durations in seconds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    # Entra PIM for Groups policy
+    activation_max: Seconds = 8 * HOUR
+    require_justification: bool = True
+    require_ticket: bool = False
+    require_mfa: bool = False
+    approval_required: bool = False
+    enforce_min_active: bool = True
+
+    # Entra provisioning service
+    membership_latency_max: Seconds = 10.0
+    fast_path_limit: int = 5
+    fast_path_window: Seconds = 10.0
+    fast_path_window_mode: WindowMode = WindowMode.SLIDING
+    fast_path_latency_min: Seconds = 2 * MINUTE
+    fast_path_latency_max: Seconds = 10 * MINUTE
+    cycle_interval: Seconds = 40 * MINUTE
+    cycle_phase: Seconds = 0.0
+    cycle_processing: Seconds = 0.0
+
+    # IAM Identity Center sessions
+    portal_session: Seconds = 8 * HOUR
+    permission_set_session: Seconds = 1 * HOUR
+    entitlement_mode: EntitlementMode = EntitlementMode.SIGNIN_SNAPSHOT
+
+    # Countermeasures applied by the JIT tooling at the intended end of access
+    end_portal_sessions: bool = False
+    deny_tokens_before_expiry: bool = False
+    remove_idc_membership: bool = False
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> Settings:
+        problems: list[str] = []
+        for name, (low, high, source) in RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                problems.append(
+                    f"{name} = {format_duration(value)} is outside the documented range "
+                    f"{format_duration(low)} – {format_duration(high)} ({source})"
+                )
+        if self.fast_path_latency_min > self.fast_path_latency_max:
+            problems.append(
+                f"fast_path_latency_min ({format_duration(self.fast_path_latency_min)}) must not exceed "
+                f"fast_path_latency_max ({format_duration(self.fast_path_latency_max)})"
+            )
+        if not 0 <= self.cycle_phase < self.cycle_interval:
+            problems.append(
+                f"cycle_phase = {format_duration(self.cycle_phase)} must be in [0, cycle_interval "
+                f"{format_duration(self.cycle_interval)})"
+            )
+        if self.fast_path_limit < 0:
+            problems.append(f"fast_path_limit = {self.fast_path_limit} must be >= 0 ([E-AWS] documents 5)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a validated copy with ``changes`` applied (durations may be strings)."""
+        return load_settings({**self.model_dump(), **changes})
+
+
+def load_settings(data: dict[str, Any] | None = None, *, where: str = "settings") -> Settings:
+    """Return validated :class:`Settings` from a mapping (e.g. a TOML table).
+
+    Raises :class:`SettingsError` whose message names each bad field, its value and the documented range.
+    """
+    try:
+        return Settings.model_validate(data or {})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown setting; known settings are: {', '.join(Settings.model_fields)}"
+            field = f"{where}.{loc}" if where and loc else (loc or where)
+            lines.append(f"{field}: {msg}" if field else msg)
+        raise SettingsError("\n".join(lines)) from None
