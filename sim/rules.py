@@ -32,6 +32,7 @@ __all__ = [
     "Interval",
     "approval_expired",
     "deprovision_wait_max",
+    "disabled_user_may_launch",
     "idc_add_time",
     "idc_membership",
     "idc_remove_time",
@@ -41,6 +42,7 @@ __all__ = [
     "launch_allowed",
     "next_cycle_after",
     "portal_session_end",
+    "role_session_allowed",
     "role_session_end",
     "worst_effective_end",
 ]
@@ -261,3 +263,31 @@ def worst_effective_end(membership: Interval | None, intended_end: float, s: Set
     if s.deny_tokens_before_expiry and launch <= intended_end:
         return min(launch + s.permission_set_session, intended_end)
     return role_session_end(launch, intended_end, s)
+
+
+def role_session_allowed(
+    launch: float, t: float, intended_end: float, s: Settings, user_deny_from: float | None = None
+) -> bool:
+    """Return True when a role session launched at ``launch`` may still act at ``t``.
+
+    The session works from ``launch`` until :func:`role_session_end` (permission-set duration, cut by the
+    ``aws:TokenIssueTime`` deny when ``deny_tokens_before_expiry``) [UG23-howto][IAM-revoke]. A per-user deny on
+    ``identitystore:userId`` (SCP or permission-set policy) placed at ``user_deny_from`` stops every session of
+    that user from then on, whenever it was issued [UG-denypol][UG-revoke].
+    """
+    if not launch <= t < role_session_end(launch, intended_end, s):
+        return False
+    return user_deny_from is None or t < user_deny_from
+
+
+def disabled_user_may_launch(signin: float, launch: float, disabled_at: float | None, cached: bool) -> bool:
+    """Return True when a user disabled or deleted at ``disabled_at`` may still start a role session at ``launch``.
+
+    Current docs: a user with an active portal session "can continue to assume new roles until you remove their
+    access" (``cached=False``) [UG-revoke][UG-idsrc]. 2023 docs: sign-in sessions are cached for one hour, so new
+    role sessions work only while the last hourly refresh (:func:`last_cache_refresh`) predates the disable
+    (``cached=True``) [UG23-auth]. Which one AWS does today is UNCONFIRMED.
+    """
+    if disabled_at is None or not cached:
+        return True
+    return last_cache_refresh(signin, launch) < disabled_at
