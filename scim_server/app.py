@@ -1,0 +1,177 @@
+"""The fake IAM Identity Center FastAPI application: SCIM 2.0 endpoint + sandbox controls + plug-ins.
+
+``create_app(clock, store)`` returns one FastAPI app serving, on one port:
+
+- ``/{tenant_id}/scim/v2/...`` — the SCIM endpoint (``scim_server/scim.py``), bearer tokens from ``ctx.tokens``;
+- ``/_sandbox/...`` — the shared controls (:class:`sim.control.SandboxControl`: clock, reset, state) plus the SCIM
+  fake's own ``/_sandbox/requests``, ``/_sandbox/faults`` and ``/_sandbox/tokens`` (``scim_server/sandbox.py``);
+- whatever the plug-ins add.
+
+Plugging in (helper D's AWS access plane, or anything else sharing the same store and port)
+---------------------------------------------------------------------------------------------
+A plug-in is a callable ``install(app: FastAPI, ctx: IdcContext) -> None``. ``create_app`` calls each one after the
+SCIM routes are mounted. A plug-in may:
+
+- ``app.include_router(router)`` — its own routes on the same app/port (keep them off ``/{tenant_id}/scim``);
+- ``ctx.store.add_listener(fn)`` — react to user/group/membership changes (see ``scim_server/store.py``);
+- ``ctx.control.on_reset(hook)`` / ``ctx.control.provide_state(name, fn)`` — join ``/_sandbox/reset`` and ``/state``;
+- ``ctx.add_config(fn)`` — ``fn(base_url) -> dict`` adds fields to the config JSON ``jitbox serve --config-out``
+  writes (``base_url`` is ``http://host:port`` of this app, known only once the server is listening);
+- ``ctx.journal`` — when not None, a write-through journal (SQLite with ``--state``) it may store its own kinds in.
+
+When ``plugins`` is None, :func:`default_plugins` is used: it imports ``scim_server.aws`` and uses its ``install``
+function if the package defines one (so D only has to define ``scim_server/aws/__init__.py: install``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+
+from scim_server.store import Journal, Store
+from scim_server.tokens import TokenManager, new_tenant_id
+from sim.clock import Clock
+from sim.control import SandboxControl
+
+__all__ = ["IdcContext", "Plugin", "ScimOptions", "create_app", "default_plugins"]
+
+
+@dataclass(frozen=True)
+class ScimOptions:
+    """Switches for behaviour the references leave UNCONFIRMED (each documented in ``docs/fidelity.md``).
+
+    - ``rate_limit_rps``: SCIM requests per second (per tenant, all routes) before 429 ThrottlingException; AWS
+      publishes no number ([DG-spc] "Too many requests"; [GH-ssosync13] saw 429 at ~400 objects in 10–15 s), so the
+      default 20 rps (the sso-admin collective throttle [UG23-limits]) is UNCONFIRMED; ``0`` disables it.
+    - ``string_booleans``: accept Entra's legacy ``"value": "False"`` for ``active`` ([E-COMPAT]); AWS's handling is
+      UNCONFIRMED. ``True`` (default) converts ``"True"``/``"False"`` case-insensitively; ``False`` answers 400.
+    - ``put_user_status``: PutUser success status, 200 or 201 (UNCONFIRMED; Floci returns 201 [FLOCI]).
+    - ``replace_empty_members_quirk``: reproduce [GH-lichti]'s observed ``replace members value: []`` → 204 with no
+      change instead of the documented 400 ([DG-patchgroup][GH-kc73]). Default False (documented behaviour).
+    """
+
+    rate_limit_rps: float = 20.0
+    string_booleans: bool = True
+    put_user_status: int = 200
+    replace_empty_members_quirk: bool = False
+
+
+@dataclass
+class IdcContext:
+    """Everything the SCIM routes and plug-ins share: clock, store, tokens, tenant, controls, options."""
+
+    clock: Clock
+    store: Store
+    tokens: TokenManager
+    tenant_id: str
+    control: SandboxControl
+    options: ScimOptions
+    journal: Journal | None = None
+    config_hooks: list[Callable[[str], dict[str, Any]]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def add_config(self, hook: Callable[[str], dict[str, Any]]) -> None:
+        """Register ``hook(base_url) -> dict`` whose fields join the serve config JSON."""
+        self.config_hooks.append(hook)
+
+    def scim_path(self) -> str:
+        """Return the SCIM base path ``/{tenant_id}/scim/v2/``."""
+        return f"/{self.tenant_id}/scim/v2/"
+
+    def config(self, base_url: str) -> dict[str, Any]:
+        """Return the config fields for a server listening at ``base_url`` (``http://host:port``)."""
+        token = self.tokens.first_valid()
+        data: dict[str, Any] = {
+            "scim_url": base_url.rstrip("/") + self.scim_path(),
+            "scim_token": token.secret if token else None,
+            "tenant_id": self.tenant_id,
+            "scim_sandbox_url": base_url.rstrip("/") + "/_sandbox/",
+        }
+        for hook in self.config_hooks:
+            data.update(hook(base_url))
+        return data
+
+
+Plugin = Callable[[FastAPI, IdcContext], None]
+
+
+def default_plugins() -> list[Plugin]:
+    """Return ``[scim_server.aws.install]`` when that package defines ``install``, else ``[]``."""
+    try:
+        module = importlib.import_module("scim_server.aws")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("scim_server.aws",):
+            return []
+        raise
+    install = getattr(module, "install", None)
+    return [install] if callable(install) else []
+
+
+def create_app(
+    clock: Clock,
+    store: Store | None = None,
+    *,
+    tenant_id: str | None = None,
+    tokens: TokenManager | None = None,
+    token_secret: str | None = None,
+    journal: Journal | None = None,
+    options: ScimOptions | None = None,
+    plugins: Sequence[Plugin] | None = None,
+    seed: int | None = None,
+) -> FastAPI:
+    """Build the Identity Center fake; ``app.state.idc`` is its :class:`IdcContext`.
+
+    ``store``/``tokens`` default to fresh ones on ``journal`` (if given). The tenant id is ``tenant_id``, else the
+    one saved in the journal, else a new one. If no token exists, one is created (``token_secret`` or random).
+    ``seed`` makes ids, the tenant id and token secrets reproducible.
+    """
+    rng = random.Random(seed) if seed is not None else None
+    store = store if store is not None else Store(clock, seed=seed, journal=journal)
+    tokens = tokens if tokens is not None else TokenManager(clock, journal, seed=seed)
+    if tenant_id is None and journal is not None:
+        saved = dict(journal.load("meta")).get("tenant_id")
+        tenant_id = saved.strip('"') if saved else None
+    if tenant_id is None:
+        tenant_id = new_tenant_id(rng)
+    if journal is not None:
+        journal.put("meta", "tenant_id", f'"{tenant_id}"')
+    if not tokens.list():
+        tokens.create(token_secret)
+    control = SandboxControl(clock)
+    ctx = IdcContext(
+        clock=clock,
+        store=store,
+        tokens=tokens,
+        tenant_id=tenant_id,
+        control=control,
+        options=options or ScimOptions(),
+        journal=journal,
+    )
+    app = FastAPI(
+        title="jitbox fake IAM Identity Center", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
+    )
+    app.state.idc = ctx
+    control.on_reset(store.reset)
+    control.provide_state("identity_store", store.dump)
+    _install_scim(app, ctx)
+    app.include_router(control.router)
+    for plugin in default_plugins() if plugins is None else plugins:
+        plugin(app, ctx)
+    return app
+
+
+def _install_scim(app: FastAPI, ctx: IdcContext) -> None:
+    """Mount the SCIM endpoint and the SCIM fake's sandbox routes (``scim_server/scim.py``, ``sandbox.py``)."""
+    for name in ("scim_server.scim", "scim_server.sandbox"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        module.install(app, ctx)
