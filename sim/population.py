@@ -1,0 +1,318 @@
+"""Pluggable, seeded models of how users request and use JIT access.
+
+A :class:`Population` says when activation requests arrive, how long users ask for, how approvers answer, when
+users sign in to the AWS access portal and launch the permission set, and whether they end access early. All
+random draws come from one ``numpy.random.Generator`` seeded by the caller, in a fixed order
+(:meth:`Population.sample`), so the same seed gives the same :class:`Samples`.
+
+Durations accept ISO 8601 (``PT1H``), short forms (``90m``) or seconds, as in :mod:`sim.settings`.
+
+Documented numbers used here (tags in ``../shared/reference/``):
+
+- the requested duration is capped at the policy's ``activation_max`` (30 min – 24 h, default 8 h) [AWS-BLOG][E-SET];
+- approvers have 24 hours, after which the request expires [E-APPRV] (:data:`sim.settings.APPROVAL_TIMEOUT`);
+- self-deactivation is refused within 5 minutes of activation (third-party ``ActiveDurationTooShort``,
+  UNCONFIRMED; switch ``Settings.enforce_min_active``).
+
+Which user behaviour is modelled is the ``behaviour`` field: ``typical`` users sign in ``signin_delay`` after
+access reaches Identity Center and launch ``launch_delay`` later (relaunching when the role session ends while their
+activation is still meant to last); the ``worst_case`` user signs in and launches at the last instant the
+entitlement mode permits (:func:`sim.rules.latest_launch`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from sim.durations import DurationError, parse_duration
+
+__all__ = [
+    "Arrivals",
+    "BurstArrivals",
+    "ChoiceDist",
+    "Distribution",
+    "ExplicitArrivals",
+    "ExponentialDist",
+    "FixedDist",
+    "LognormalDist",
+    "PoissonArrivals",
+    "Population",
+    "Samples",
+    "UniformDist",
+]
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+"""A duration in seconds that also accepts ``PT1H`` / ``90m`` / ``8h``."""
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- distributions of durations ------------------------------------------------------------------------
+
+
+class FixedDist(BaseModel):
+    """Always ``value``."""
+
+    model_config = _STRICT
+    kind: Literal["fixed"] = "fixed"
+    value: Seconds
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` copies of ``value`` (draws nothing from ``rng``)."""
+        return np.full(n, self.value, dtype=np.float64)
+
+
+class UniformDist(BaseModel):
+    """Uniform on ``[low, high]``."""
+
+    model_config = _STRICT
+    kind: Literal["uniform"] = "uniform"
+    low: Seconds
+    high: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformDist:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low:g} s) must not exceed high ({self.high:g} s)")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` uniform draws."""
+        return rng.uniform(self.low, self.high, n)
+
+
+class ExponentialDist(BaseModel):
+    """Exponential with mean ``mean``, optionally shifted by ``offset``."""
+
+    model_config = _STRICT
+    kind: Literal["exponential"] = "exponential"
+    mean: Seconds
+    offset: Seconds = 0.0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` draws ``offset + Exp(mean)``."""
+        return self.offset + rng.exponential(self.mean, n)
+
+
+class LognormalDist(BaseModel):
+    """Log-normal with median ``median`` and shape ``sigma`` (heavy-tailed approver delays)."""
+
+    model_config = _STRICT
+    kind: Literal["lognormal"] = "lognormal"
+    median: Seconds
+    sigma: float = Field(default=1.0, ge=0.0, le=5.0)
+
+    @model_validator(mode="after")
+    def _positive(self) -> LognormalDist:
+        if self.median <= 0:
+            raise ValueError("median must be > 0")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` log-normal draws."""
+        return rng.lognormal(float(np.log(self.median)), self.sigma, n)
+
+
+class ChoiceDist(BaseModel):
+    """One of ``values``, with optional ``weights`` (normalised)."""
+
+    model_config = _STRICT
+    kind: Literal["choice"] = "choice"
+    values: list[Seconds] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> ChoiceDist:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"weights has {len(self.weights)} entries but values has {len(self.values)}")
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be >= 0 with a positive sum")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``n`` draws from ``values``."""
+        p = None if self.weights is None else np.asarray(self.weights) / sum(self.weights)
+        return rng.choice(np.asarray(self.values, dtype=np.float64), size=n, p=p)
+
+
+Distribution = Annotated[
+    FixedDist | UniformDist | ExponentialDist | LognormalDist | ChoiceDist, Field(discriminator="kind")
+]
+"""A distribution of durations: ``{kind = "fixed" | "uniform" | "exponential" | "lognormal" | "choice", ...}``."""
+
+
+# --- arrivals of activation requests -------------------------------------------------------------------
+
+
+class PoissonArrivals(BaseModel):
+    """``count`` requests from a Poisson process of ``rate_per_hour``, starting at ``start``."""
+
+    model_config = _STRICT
+    kind: Literal["poisson"] = "poisson"
+    rate_per_hour: float = Field(gt=0.0, le=1e7)
+    count: int = Field(ge=0, le=50_000_000)
+    start: Seconds = 0.0
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Return the request times (sorted)."""
+        gaps = rng.exponential(3600.0 / self.rate_per_hour, self.count)
+        return self.start + np.cumsum(gaps)
+
+
+class BurstArrivals(BaseModel):
+    """``count`` requests within ``within`` seconds of ``start`` (e.g. 30 engineers in the minute after an
+    incident); ``spacing`` is ``random`` (uniform) or ``even``."""
+
+    model_config = _STRICT
+    kind: Literal["burst"] = "burst"
+    count: int = Field(ge=0, le=50_000_000)
+    within: Seconds = 60.0
+    start: Seconds = 0.0
+    spacing: Literal["random", "even"] = "random"
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Return the request times (sorted)."""
+        if self.spacing == "even":
+            return self.start + np.arange(self.count, dtype=np.float64) * (self.within / max(self.count, 1))
+        return self.start + np.sort(rng.uniform(0.0, self.within, self.count))
+
+
+class ExplicitArrivals(BaseModel):
+    """Requests at the listed ``times`` (offsets from t = 0)."""
+
+    model_config = _STRICT
+    kind: Literal["explicit"] = "explicit"
+    times: list[Seconds]
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        """Return the listed times, sorted (draws nothing from ``rng``)."""
+        return np.sort(np.asarray(self.times, dtype=np.float64))
+
+
+Arrivals = Annotated[PoissonArrivals | BurstArrivals | ExplicitArrivals, Field(discriminator="kind")]
+"""A source of activation requests: ``{kind = "poisson" | "burst" | "explicit", ...}``."""
+
+
+# --- the population ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Every random draw of one run, one entry per activation request, ordered by request time.
+
+    Columns are numpy arrays of length ``n``; durations in seconds. ``requested`` is already capped at the policy's
+    ``activation_max``; ``deactivate_after`` is ``inf`` for users who never self-deactivate.
+    """
+
+    request: np.ndarray
+    app: np.ndarray
+    requested: np.ndarray
+    approver_delay: np.ndarray
+    denied: np.ndarray
+    add_latency: np.ndarray
+    remove_latency: np.ndarray
+    fast_latency: np.ndarray
+    signin_delay: np.ndarray
+    launch_delay: np.ndarray
+    deactivate_after: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Return the number of activation requests."""
+        return len(self.request)
+
+
+class Population(BaseModel):
+    """Seeded user behaviour for one run (see the module docstring for the fields' meaning)."""
+
+    model_config = _STRICT
+
+    arrivals: list[Arrivals] = Field(min_length=1)
+    requested_duration: Distribution | None = None
+    """How long users ask for; ``None`` (default) means the policy's maximum. Always capped at ``activation_max``."""
+    approver_delay: Distribution = ExponentialDist(mean=15 * 60.0)
+    """Time from request to the approver's decision (used when the policy requires approval)."""
+    deny_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Chance that an approver who answers in time denies the request."""
+    signin_delay: Distribution = UniformDist(low=0.0, high=5 * 60.0)
+    """Time from access reaching Identity Center to the user signing in to the portal."""
+    launch_delay: Distribution = UniformDist(low=0.0, high=2 * 60.0)
+    """Time from sign-in to launching the permission set."""
+    relaunch: bool = True
+    """Typical users launch again when the role session ends before their intended end."""
+    max_launches: int = Field(default=24, ge=1, le=1000)
+    self_deactivate_probability: float = Field(default=0.0, ge=0.0, le=1.0)
+    self_deactivate_after: Distribution = UniformDist(low=5 * 60.0, high=60 * 60.0)
+    """When a self-deactivating user ends access, measured from activation start."""
+    behaviour: Literal["typical", "worst_case"] = "typical"
+    apps: int = Field(default=1, ge=1, le=1000)
+    """Enterprise apps the requests spread over (uniformly); each has its own fast-path throttle [E-AWS]."""
+
+    def sample(
+        self,
+        rng: np.random.Generator,
+        activation_max: float,
+        membership_latency_max: float,
+        fast_latency_min: float,
+        fast_latency_max: float,
+    ) -> Samples:
+        """Return every draw of one run from ``rng``, in a fixed order (arrivals first, then one column at a time).
+
+        ``membership_latency_max`` bounds the Entra add/remove delay ("within seconds" [E-ACT]); the fast-path
+        latency is uniform on ``[fast_latency_min, fast_latency_max]`` (2–10 min [E-AWS]).
+        """
+        parts = [a.sample(rng) for a in self.arrivals]
+        request = np.sort(np.concatenate(parts), kind="stable") if parts else np.empty(0)
+        n = len(request)
+        app = rng.integers(0, self.apps, n) if self.apps > 1 else np.zeros(n, dtype=np.int64)
+        requested = (
+            np.full(n, activation_max)
+            if self.requested_duration is None
+            else np.minimum(np.maximum(self.requested_duration.sample(rng, n), 0.0), activation_max)
+        )
+        approver_delay = np.maximum(self.approver_delay.sample(rng, n), 0.0)
+        denied = rng.random(n) < self.deny_probability
+        add_latency = rng.uniform(0.0, membership_latency_max, n)
+        remove_latency = rng.uniform(0.0, membership_latency_max, n)
+        fast_latency = rng.uniform(fast_latency_min, fast_latency_max, n)
+        signin_delay = np.maximum(self.signin_delay.sample(rng, n), 0.0)
+        launch_delay = np.maximum(self.launch_delay.sample(rng, n), 0.0)
+        deactivates = rng.random(n) < self.self_deactivate_probability
+        after = np.maximum(self.self_deactivate_after.sample(rng, n), 0.0)
+        deactivate_after = np.where(deactivates, after, np.inf)
+        return Samples(
+            request=request,
+            app=app,
+            requested=requested,
+            approver_delay=approver_delay,
+            denied=denied,
+            add_latency=add_latency,
+            remove_latency=remove_latency,
+            fast_latency=fast_latency,
+            signin_delay=signin_delay,
+            launch_delay=launch_delay,
+            deactivate_after=deactivate_after,
+        )
+
+    @classmethod
+    def burst(cls, count: int, within: float = 60.0, **fields: Any) -> Population:
+        """Return a population of ``count`` requests within ``within`` seconds (other fields as keywords)."""
+        return cls.model_validate({"arrivals": [{"kind": "burst", "count": count, "within": within}], **fields})
+
+    @classmethod
+    def explicit(cls, times: list[float], **fields: Any) -> Population:
+        """Return a population with requests at ``times`` (other fields as keywords)."""
+        return cls.model_validate({"arrivals": [{"kind": "explicit", "times": times}], **fields})
