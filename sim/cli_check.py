@@ -1,0 +1,205 @@
+"""``jitbox check`` (policy gate for CI) and ``jitbox advise`` (settings that meet a target).
+
+Exit codes of ``check``: 0 every limit holds, 1 a limit is broken (the report names the hop and the fixes),
+2 the file or a flag is unusable (the message names it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim.check import (
+    COUNTERMEASURES,
+    DEFAULT_ACTIVATIONS,
+    DEFAULT_PERMISSION_SETS,
+    DEFAULT_PORTALS,
+    CheckError,
+    Limits,
+    advise,
+    check,
+    load_check_file,
+    parse_access_path,
+    parse_limit,
+)
+from sim.durations import DurationError, format_duration, parse_duration
+from sim.settings import EntitlementMode, Settings
+
+__all__ = ["parse_duration_list", "register"]
+
+
+def _fail(command: str, message: str) -> typer.Exit:
+    typer.echo(f"jitbox {command}: {message}", err=True)
+    return typer.Exit(2)
+
+
+def parse_duration_list(text: str, flag: str) -> list[float]:
+    """Return a comma-separated list of durations (``1h,2h,PT4H``) in seconds; errors name ``flag``."""
+    values: list[float] = []
+    for part in text.split(","):
+        try:
+            values.append(parse_duration(part.strip()))
+        except DurationError as exc:
+            raise CheckError(f"{flag}: {exc}") from None
+    return values
+
+
+def _modes(text: str | None) -> list[EntitlementMode]:
+    if text is None:
+        return list(EntitlementMode)
+    modes = []
+    for part in text.split(","):
+        try:
+            modes.append(EntitlementMode(part.strip()))
+        except ValueError:
+            accepted = ", ".join(m.value for m in EntitlementMode)
+            raise CheckError(f"--mode: {part.strip()!r} is not an entitlement mode; use {accepted}") from None
+    return modes
+
+
+def _countermeasure_sets(text: str | None) -> list[tuple[str, ...]] | None:
+    if text is None:
+        return None
+    sets: list[tuple[str, ...]] = []
+    for part in text.split(","):
+        names = tuple(n for n in part.strip().split("+") if n and n != "none")
+        for name in names:
+            if name not in COUNTERMEASURES:
+                raise CheckError(
+                    f"--countermeasures: {name!r} is not a countermeasure; use none or a '+'-joined set of "
+                    f"{', '.join(COUNTERMEASURES)}"
+                )
+        sets.append(names)
+    return sets
+
+
+def check_command(
+    settings_file: Annotated[Path, typer.Argument(help="TOML file of Settings fields (durations as strings)")],
+    max_window: Annotated[
+        str | None, typer.Option("--max-window", help="longest allowed window from activation start, e.g. 2h")
+    ] = None,
+    max_time_to_access: Annotated[
+        str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
+    ] = None,
+    access_path: Annotated[
+        str | None,
+        typer.Option("--access-path", help="time-to-access path: fast (first 5 per 10 s) or throttled (6th+)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (seconds)")] = False,
+) -> None:
+    """Fail (exit 1) when the worst case of SETTINGS_FILE breaks a limit; explain the hop and the fixes."""
+    try:
+        settings, file_limits = load_check_file(settings_file)
+        limits = Limits(
+            max_window=parse_limit(max_window, "--max-window") if max_window is not None else file_limits.max_window,
+            max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access")
+            if max_time_to_access is not None
+            else file_limits.max_time_to_access,
+            access_path=parse_access_path(access_path, "--access-path")
+            if access_path is not None
+            else file_limits.access_path,
+        )
+    except CheckError as exc:
+        raise _fail("check", str(exc)) from None
+    if limits.is_empty():
+        raise _fail("check", "no limit to check: give --max-window and/or --max-time-to-access, or a [limits] table")
+    result = check(settings, limits)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        typer.echo(result.render(str(settings_file)))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def advise_command(
+    max_window: Annotated[
+        str | None, typer.Option("--max-window", help="longest allowed window from activation start, e.g. 2h")
+    ] = None,
+    max_time_to_access: Annotated[
+        str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
+    ] = None,
+    access_path: Annotated[str, typer.Option("--access-path", help="fast or throttled")] = "fast",
+    settings_file: Annotated[
+        Path | None, typer.Option("--settings", help="base settings file (TOML); the grid varies the durations")
+    ] = None,
+    activations: Annotated[str | None, typer.Option("--activations", help="grid, e.g. 30m,1h,2h")] = None,
+    portals: Annotated[str | None, typer.Option("--portals", help="grid, e.g. 15m,1h,8h")] = None,
+    permission_sets: Annotated[str | None, typer.Option("--permission-sets", help="grid, e.g. 1h,2h")] = None,
+    modes: Annotated[
+        str | None, typer.Option("--mode", help="entitlement modes, comma-separated (default all)")
+    ] = None,
+    countermeasures: Annotated[
+        str | None,
+        typer.Option("--countermeasures", help="sets to try, e.g. none,end_portal_sessions+deny_tokens_before_expiry"),
+    ] = None,
+    robust: Annotated[
+        bool, typer.Option("--robust", help="require the target under every listed entitlement mode (UNCONFIRMED)")
+    ] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="how many combinations to print")] = 15,
+    as_json: Annotated[bool, typer.Option("--json", help="print every matching combination as JSON")] = False,
+) -> None:
+    """List the settings combinations whose worst case meets the target, ranked by time to access."""
+    try:
+        base, file_limits = load_check_file(settings_file) if settings_file is not None else (Settings(), Limits())
+        limits = Limits(
+            max_window=parse_limit(max_window, "--max-window") if max_window is not None else file_limits.max_window,
+            max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access")
+            if max_time_to_access is not None
+            else file_limits.max_time_to_access,
+            access_path=parse_access_path(access_path, "--access-path"),
+        )
+        rows = advise(
+            base,
+            limits,
+            activations=parse_duration_list(activations, "--activations") if activations else DEFAULT_ACTIVATIONS,
+            portals=parse_duration_list(portals, "--portals") if portals else DEFAULT_PORTALS,
+            permission_sets=parse_duration_list(permission_sets, "--permission-sets")
+            if permission_sets
+            else DEFAULT_PERMISSION_SETS,
+            modes=_modes(modes),
+            countermeasure_sets=_countermeasure_sets(countermeasures),
+            robust=robust,
+        )
+    except CheckError as exc:
+        raise _fail("advise", str(exc)) from None
+    except ValueError as exc:  # a grid value outside the documented range (SettingsError names the field)
+        raise _fail("advise", f"grid value out of range:\n{exc}") from None
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2, sort_keys=True))
+        return
+    if not rows:
+        typer.echo("no combination in the grid meets the target; widen the grid or relax the limit")
+        raise typer.Exit(1)
+    f = format_duration
+    table = Table(title=f"{len(rows)} combinations meet the target (best {min(top, len(rows))} shown)")
+    for column in ("#", "activation", "portal", "perm. set", "mode", "countermeasures", "window", "time to access"):
+        table.add_column(column)
+    for i, row in enumerate(rows[:top], start=1):
+        s = row.settings
+        table.add_row(
+            str(i),
+            f(s.activation_max),
+            f(s.portal_session),
+            f(s.permission_set_session),
+            "all (robust)" if robust else s.entitlement_mode.value,
+            "+".join(row.countermeasures) or "none",
+            f(row.window),
+            f(row.time_to_access),
+        )
+    Console(width=140).print(table)
+    typer.echo(
+        f"time to access is the worst case on the {limits.access_path.value} path; it is set by approval and Entra "
+        "provisioning, not by these durations, so ties are ranked by fewer countermeasures, then longer sessions."
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` and ``advise`` to the ``jitbox`` command line."""
+    app.command("check")(check_command)
+    app.command("advise")(advise_command)
