@@ -31,6 +31,7 @@ def _root() -> None:
 
 COMMAND_MODULES: list[str] = [
     "sim.cli_bound",
+    "sim.cli_run",
     "sim.cli_check",
 ]
 

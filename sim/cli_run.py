@@ -1,0 +1,121 @@
+"""``jitbox run``, ``jitbox demo`` and ``jitbox scenarios``: run scenario files in the simulator.
+
+- ``jitbox run SCENARIO [--seed N] [--json FILE] [--activation I] [--no-records]`` — SCENARIO is a path or a name
+  from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` writes
+  every per-activation record and the aggregates (``-`` for stdout).
+- ``jitbox demo`` — runs ``seed-blog`` and prints the same (:func:`demo_steps` lists the steps; later steps can be
+  appended, e.g. driving the HTTP sandbox).
+- ``jitbox scenarios`` — lists the scenarios found, with their descriptions.
+
+Errors the user can fix (unknown scenario, bad field in a file, unwritable JSON path) exit with code 2 and one
+message naming the file and field.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sim.report import render_run, runs_json
+from sim.scenario import ScenarioError, list_scenarios, load_scenario, run_scenario
+
+__all__ = ["demo", "demo_steps", "register", "run", "scenarios"]
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"jitbox: {message}", err=True)
+    return typer.Exit(2)
+
+
+def run(
+    scenario: Annotated[str, typer.Argument(help="scenario file or name (see `jitbox scenarios`)")],
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="override the scenario's seed")] = None,
+    json_file: Annotated[
+        str | None, typer.Option("--json", help="write per-activation records and aggregates to FILE ('-' = stdout)")
+    ] = None,
+    activation: Annotated[
+        int | None, typer.Option("--activation", min=0, help="activation index for the timeline")
+    ] = None,
+    records: Annotated[bool, typer.Option(help="include every per-activation record in the JSON")] = True,
+) -> None:
+    """Run a scenario: summary table, one activation's timeline, the windows; optionally JSON."""
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+    results = run_scenario(sc, seed)
+    if activation is not None and activation >= results[0].n:
+        raise _fail(f"--activation {activation}: the scenario has {results[0].n} activation requests (0-based)")
+    used_seed = sc.seed if seed is None else seed
+    doc = None if json_file is None else runs_json(sc.name, sc.description, used_seed, results, records)
+    if json_file == "-":
+        sys.stdout.write(doc or "")
+    else:
+        render_run(results, _console(), activation)
+        if doc is not None and json_file is not None:
+            try:
+                Path(json_file).write_text(doc, encoding="utf-8")
+            except OSError as exc:
+                raise _fail(f"--json {json_file}: cannot write: {exc.strerror}") from None
+            typer.echo(f"wrote {json_file}")
+    if not all(r.aggregates()["within_bound"] for r in results):
+        raise typer.Exit(1)
+
+
+def _demo_simulator(console: Console) -> None:
+    sc = load_scenario("seed-blog")
+    console.rule(f"[bold]{escape(sc.name)}[/]")
+    console.print(" ".join(sc.description.split()), markup=False)
+    render_run(run_scenario(sc), console)
+
+
+def demo_steps() -> list[tuple[str, Callable[[Console], None]]]:
+    """Return the demo's steps as ``(title, step)``; each step prints to the console it is given."""
+    return [("simulator: seed-blog", _demo_simulator)]
+
+
+def demo() -> None:
+    """Run the seed scenario (the AWS blog walkthrough) and print its timeline and windows."""
+    console = _console()
+    try:
+        for _title, step in demo_steps():
+            step(console)
+    except ScenarioError as exc:
+        raise _fail(str(exc)) from None
+
+
+def scenarios() -> None:
+    """List the scenarios that `jitbox run NAME` can find."""
+    console = _console()
+    table = Table(box=box.ASCII if not console.is_terminal else box.SIMPLE)
+    table.add_column("name")
+    table.add_column("runs", justify="right")
+    table.add_column("description")
+    table.add_column("file")
+    for path in list_scenarios():
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            table.add_row(escape(path.stem), "—", escape(f"INVALID: {exc}"), escape(str(path)))
+            continue
+        table.add_row(escape(sc.name), str(len(sc.runs())), escape(" ".join(sc.description.split())), escape(str(path)))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``demo`` and ``scenarios`` to the ``jitbox`` command line."""
+    app.command("run")(run)
+    app.command("demo")(demo)
+    app.command("scenarios")(scenarios)
