@@ -1,0 +1,274 @@
+"""The vectorised numpy path: the same per-activation quantities as :func:`sim.engine.simulate`, whole arrays at once.
+
+It draws exactly the same samples (:meth:`sim.population.Population.sample` from ``default_rng(seed)``) and applies
+the same rules as :mod:`sim.rules`, written as array operations. Each array helper names the scalar rule it
+mirrors; a property test (``tests/test_vector.py``) holds every column equal to the event engine's, bit for bit.
+
+Where the closed form does not hold the vector path refuses: the ``sliding`` fast-path throttle ("first 5
+activations per 10 s per app" [E-AWS][E-PIMG]) is a sequential greedy admission, so when any app sees more than
+``fast_path_limit`` Entra adds within ``fast_path_window`` (a burst), :func:`simulate_vector` raises
+:class:`NeedsEngine` and :func:`simulate_auto` runs the event engine instead. Without such a burst every activation
+takes the fast path, which is exactly what the throttle would decide. The ``fixed`` window mode is an aligned
+count and is vectorised exactly, bursts included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine import COLUMNS, RunResult, simulate
+from sim.population import Population, Samples
+from sim.settings import (
+    APPROVAL_TIMEOUT,
+    ENTITLEMENT_CACHE,
+    MIN_ACTIVE_BEFORE_DEACTIVATE,
+    EntitlementMode,
+    Settings,
+    WindowMode,
+)
+
+__all__ = [
+    "NeedsEngine",
+    "fast_path_admissions",
+    "next_cycle_after_v",
+    "simulate_auto",
+    "simulate_vector",
+    "vector_columns",
+]
+
+NAN = np.nan
+INF = np.inf
+F64 = np.float64
+
+
+class NeedsEngine(Exception):
+    """The closed form does not hold for this population (a sliding-window fast-path burst); use the engine."""
+
+
+def next_cycle_after_v(t: np.ndarray, interval: float, phase: float) -> np.ndarray:
+    """Array form of :func:`sim.rules.next_cycle_after`: the first regular cycle strictly after each ``t`` [E-AWS]."""
+    k = np.floor((t - phase) / interval) + 1.0
+    out: np.ndarray = phase + k * interval
+    return out
+
+
+def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarray, s: Settings) -> np.ndarray:
+    """Array form of :class:`sim.rules.FastPathThrottle`: True where the Entra add takes the fast path.
+
+    Admissions happen per app in the engine's event order — by Entra add time, then activation start (when the
+    event was scheduled), then index. ``fixed`` windows [E-AWS] are counted exactly; for ``sliding`` windows,
+    raises :class:`NeedsEngine` when any ``fast_path_limit + 1`` consecutive adds of one app fall within
+    ``fast_path_window`` (only then does the greedy admission refuse anyone).
+    """
+    n = len(entra_add)
+    admitted = np.zeros(n, dtype=bool)
+    live = np.flatnonzero(~np.isnan(entra_add))
+    if len(live) == 0:
+        return admitted
+    limit = s.fast_path_limit
+    if limit == 0:
+        return admitted
+    order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
+    t = entra_add[order]
+    a = app[order]
+    if s.fast_path_window_mode is WindowMode.FIXED:
+        bucket = np.floor(t / s.fast_path_window)
+        new_group = np.ones(len(order), dtype=bool)
+        new_group[1:] = (a[1:] != a[:-1]) | (bucket[1:] != bucket[:-1])
+        group_start = np.flatnonzero(new_group)
+        sizes = np.diff(np.append(group_start, len(order)))
+        rank = np.arange(len(order)) - np.repeat(group_start, sizes)
+        admitted[order] = rank < limit
+        return admitted
+    if len(order) > limit:
+        same_app = a[limit:] == a[:-limit]
+        # the throttle pops an admission when ``admitted <= t - window`` (sim.rules.FastPathThrottle.admit)
+        crowded = same_app & ~(t[:-limit] <= t[limit:] - s.fast_path_window)
+        if np.any(crowded):
+            raise NeedsEngine(
+                f"more than {limit} Entra adds within {s.fast_path_window:g} s on one app (sliding fast-path window)"
+            )
+    admitted[order] = True
+    return admitted
+
+
+def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[str, np.ndarray]:
+    """Return the per-activation columns of :data:`sim.engine.COLUMNS` computed from ``smp`` with array rules.
+
+    Raises :class:`NeedsEngine` when a sliding-window fast-path burst makes the closed form inapplicable.
+    """
+    n = smp.n
+    request = smp.request.astype(F64)
+    requested = smp.requested.astype(F64)
+
+    # approval [E-APPRV]: mirrors sim.engine on_request/on_decision and sim.rules.approval_expired
+    if s.approval_required:
+        decision = request + np.minimum(smp.approver_delay, APPROVAL_TIMEOUT)
+        expired = smp.approver_delay >= APPROVAL_TIMEOUT
+        denied = ~expired & smp.denied
+        outcome = np.where(expired, 3, np.where(denied, 2, 1)).astype(np.int8)
+        start = np.where(outcome == 1, decision, NAN)
+    else:
+        decision = np.full(n, NAN)
+        outcome = np.zeros(n, dtype=np.int8)
+        start = request.copy()
+    active = ~np.isnan(start)
+
+    # intended end and self-deactivation (5-min floor, UNCONFIRMED; switch enforce_min_active)
+    after = smp.deactivate_after
+    wants = active & (after < requested)
+    refused = wants & (after < MIN_ACTIVE_BEFORE_DEACTIVATE) if s.enforce_min_active else np.zeros(n, dtype=bool)
+    self_deactivated = wants & ~refused
+    intended_end = np.where(self_deactivated, start + after, start + requested)
+    entra_remove = intended_end + smp.remove_latency  # Entra removal within seconds [E-ACT]
+    entra_add = start + smp.add_latency  # Entra add within seconds [E-ACT]
+
+    fast = fast_path_admissions(entra_add, start, smp.app, s)
+
+    # sim.rules.idc_add_time / idc_remove_time / idc_membership [E-AWS][UG-revoke]
+    with np.errstate(invalid="ignore"):
+        cycle = next_cycle_after_v(entra_add, s.cycle_interval, s.cycle_phase)
+        by_cycle = np.where(cycle < entra_remove, cycle + s.cycle_processing, INF)
+        arrive = entra_add + smp.fast_latency
+        by_fast = np.where(fast & (arrive < entra_remove), arrive, INF)
+        add = np.minimum(by_cycle, by_fast)
+        remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
+        if s.remove_idc_membership:
+            remove = np.minimum(remove, intended_end)
+        member = active & ~np.isinf(add) & (remove > add)
+    path = np.where(~active, 0, np.where(~member, 3, np.where(fast, 1, 2))).astype(np.int8)
+    idc_start = np.where(member, add, NAN)
+    idc_end = np.where(member, remove, NAN)
+
+    # sim.rules.latest_launch [AWS-BLOG][UG-revoke][UG23-auth] and worst_effective_end [UG23-howto][IAM-revoke]
+    e = intended_end
+    r = idc_end
+    mode = s.entitlement_mode
+    with np.errstate(invalid="ignore"):
+        if mode is EntitlementMode.LAUNCH_CHECK:
+            latest = r.copy()
+        else:
+            tail = (
+                s.portal_session
+                if mode is EntitlementMode.SIGNIN_SNAPSHOT
+                else min(ENTITLEMENT_CACHE, s.portal_session)
+            )
+            latest = r + tail
+            if s.end_portal_sessions:
+                latest = np.where(r <= e, np.minimum(latest, e), latest)
+        worst_end = latest + s.permission_set_session
+        if s.deny_tokens_before_expiry:
+            worst_end = np.where(latest <= e, np.minimum(worst_end, e), worst_end)
+
+    signin, first_launch, launches, effective_end = _modelled_user(s, population, smp, member, idc_start, r, e)
+    if population.behaviour == "worst_case":
+        signin = np.where(member, r, NAN)
+        first_launch = np.where(member, latest, NAN)
+        launches = member.astype(np.int64)
+        effective_end = np.where(member, worst_end, NAN)
+
+    cols: dict[str, np.ndarray] = {
+        "id": np.arange(n, dtype=np.int64),
+        "app": np.asarray(smp.app, dtype=np.int64),
+        "request": request,
+        "outcome": outcome,
+        "decision": decision,
+        "start": start,
+        "requested": requested,
+        "intended_end": intended_end,
+        "self_deactivated": self_deactivated,
+        "deactivation_refused": refused,
+        "entra_add": entra_add,
+        "entra_remove": entra_remove,
+        "path": path,
+        "fast_latency": smp.fast_latency.astype(F64),
+        "idc_start": idc_start,
+        "idc_end": idc_end,
+        "signin": signin,
+        "first_launch": first_launch,
+        "launches": launches,
+        "effective_end": effective_end,
+        "latest_launch": latest,
+        "worst_effective_end": worst_end,
+    }
+    cols["time_to_access"] = cols["idc_start"] - cols["request"]
+    cols["overhang"] = cols["worst_effective_end"] - cols["intended_end"]
+    cols["overhang_modelled"] = cols["effective_end"] - cols["intended_end"]
+    return {k: cols[k] for k in COLUMNS}
+
+
+def _modelled_user(
+    s: Settings,
+    population: Population,
+    smp: Samples,
+    member: np.ndarray,
+    idc_start: np.ndarray,
+    idc_end: np.ndarray,
+    e: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return sign-in, first launch, launch count and effective end of the typical user (the engine's loop).
+
+    Launch ``k`` is allowed by :func:`sim.rules.launch_allowed` (inside :func:`sim.rules.portal_session_end`, and
+    member at sign-in / launch / last hourly refresh by mode); each role session ends per
+    :func:`sim.rules.role_session_end`; the user relaunches at the end while the intended window lasts. The loop runs
+    over launch rounds, each round vectorised over every activation.
+    """
+    n = smp.n
+    si = np.where(member, idc_start + smp.signin_delay, NAN)
+    with np.errstate(invalid="ignore"):
+        portal_end = si + s.portal_session
+        if s.end_portal_sessions:
+            portal_end = np.where(si < e, np.minimum(portal_end, e), portal_end)
+        member_at_signin = (idc_start <= si) & (si < idc_end)
+    launch = si + smp.launch_delay
+    first_launch = np.full(n, NAN)
+    effective_end = np.full(n, NAN)
+    launches = np.zeros(n, dtype=np.int64)
+    going = member.copy()
+    mode = s.entitlement_mode
+    for count in range(population.max_launches):
+        if not going.any():
+            break
+        with np.errstate(invalid="ignore"):
+            allowed = going & (si <= launch) & (launch < portal_end)
+            if mode is EntitlementMode.SIGNIN_SNAPSHOT:
+                allowed &= member_at_signin
+            else:
+                at = (
+                    launch
+                    if mode is EntitlementMode.LAUNCH_CHECK
+                    else si + np.floor((launch - si) / ENTITLEMENT_CACHE) * ENTITLEMENT_CACHE
+                )
+                allowed &= (idc_start <= at) & (at < idc_end)
+            if count == 0:
+                first_launch = np.where(allowed, launch, NAN)
+            launches += allowed
+            role_end = launch + s.permission_set_session
+            if s.deny_tokens_before_expiry:
+                role_end = np.where(launch < e, np.minimum(role_end, e), role_end)
+            effective_end = np.where(allowed, role_end, effective_end)
+            going = allowed & (role_end < e) if population.relaunch else np.zeros(n, dtype=bool)
+        launch = np.where(going, role_end, launch)
+    return si, first_launch, launches, effective_end
+
+
+def simulate_vector(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
+    """Return the :class:`sim.engine.RunResult` of :func:`sim.engine.simulate`, computed with array rules.
+
+    Same draws, same columns, ``events = 0``. Raises :class:`NeedsEngine` on a sliding-window fast-path burst.
+    """
+    s = settings
+    rng = np.random.default_rng(seed)
+    smp = population.sample(
+        rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
+    )
+    cols = vector_columns(s, population, smp)
+    return RunResult(settings=s, population=population, seed=seed, columns=cols, events=0, name=name)
+
+
+def simulate_auto(settings: Settings, population: Population, seed: int = 0, name: str = "") -> tuple[RunResult, str]:
+    """Return the run and the path used: ``"vector"`` where the closed form holds, else ``"engine"``."""
+    try:
+        return simulate_vector(settings, population, seed, name), "vector"
+    except NeedsEngine:
+        return simulate(settings, population, seed, name), "engine"
