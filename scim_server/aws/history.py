@@ -1,0 +1,97 @@
+"""Identity Center membership and user-status history on the injected clock.
+
+The access plane decides launches with :func:`sim.rules.launch_allowed`, which asks "was the user a member at
+time t" (at sign-in, at launch, or at the last hourly refresh, by entitlement mode). The identity store only holds
+the present, so this module records every membership add/remove and every user disable/delete as it happens,
+as half-open intervals :class:`sim.rules.Interval` per (user, group).
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.rules import Interval
+
+__all__ = ["MembershipHistory"]
+
+
+class MembershipHistory:
+    """Per (user, group) membership intervals and per-user disable/delete times."""
+
+    def __init__(self) -> None:
+        self._closed: dict[tuple[str, str], list[Interval]] = {}
+        self._open: dict[tuple[str, str], float] = {}
+        self._disabled: dict[str, float] = {}
+        self._deleted: dict[str, float] = {}
+
+    def clear(self) -> None:
+        """Forget everything (sandbox reset)."""
+        self._closed.clear()
+        self._open.clear()
+        self._disabled.clear()
+        self._deleted.clear()
+
+    # --- events ----------------------------------------------------------------------------------------
+    def member_added(self, user_id: str, group_id: str, t: float) -> None:
+        """Record that ``user_id`` became a member of ``group_id`` at ``t`` (no-op if already a member)."""
+        self._open.setdefault((user_id, group_id), t)
+
+    def member_removed(self, user_id: str, group_id: str, t: float) -> None:
+        """Record that ``user_id`` stopped being a member of ``group_id`` at ``t`` (no-op if not a member)."""
+        start = self._open.pop((user_id, group_id), None)
+        if start is not None and t > start:
+            self._closed.setdefault((user_id, group_id), []).append(Interval(start, t))
+
+    def user_disabled(self, user_id: str, t: float) -> None:
+        """Record that ``user_id`` was disabled (``active=false`` / ``UserStatus DISABLED``) at ``t``."""
+        self._disabled.setdefault(user_id, t)
+
+    def user_enabled(self, user_id: str) -> None:
+        """Record that ``user_id`` is enabled again."""
+        self._disabled.pop(user_id, None)
+
+    def user_deleted(self, user_id: str, t: float) -> None:
+        """Record that ``user_id`` was deleted at ``t`` and close all of its memberships."""
+        self._deleted.setdefault(user_id, t)
+        for user, group in [key for key in self._open if key[0] == user_id]:
+            self.member_removed(user, group, t)
+
+    def group_deleted(self, group_id: str, t: float) -> None:
+        """Close every membership of ``group_id`` at ``t``."""
+        for user, group in [key for key in self._open if key[1] == group_id]:
+            self.member_removed(user, group, t)
+
+    # --- queries ---------------------------------------------------------------------------------------
+    def intervals(self, user_id: str, group_id: str) -> list[Interval]:
+        """Return the membership intervals of ``user_id`` in ``group_id``, earliest first (open ones end at inf)."""
+        out = list(self._closed.get((user_id, group_id), []))
+        start = self._open.get((user_id, group_id))
+        if start is not None:
+            out.append(Interval(start, math.inf))
+        return out
+
+    def groups_ever(self, user_id: str) -> set[str]:
+        """Return every group ``user_id`` has ever been a member of."""
+        keys = set(self._closed) | set(self._open)
+        return {group for user, group in keys if user == user_id}
+
+    def member_at(self, user_id: str, group_id: str, t: float) -> bool:
+        """Return True when ``user_id`` was a member of ``group_id`` at ``t``."""
+        return any(iv.contains(t) for iv in self.intervals(user_id, group_id))
+
+    def disabled_at(self, user_id: str) -> float | None:
+        """Return when the user was disabled or deleted (the earlier), or None while enabled and present."""
+        times = [x for x in (self._disabled.get(user_id), self._deleted.get(user_id)) if x is not None]
+        return min(times) if times else None
+
+    def dump(self) -> dict[str, object]:
+        """Return a JSON-ready view for ``GET /_sandbox/state``."""
+        rows = []
+        for user, group in sorted(set(self._closed) | set(self._open)):
+            for iv in self.intervals(user, group):
+                rows.append({"user_id": user, "group_id": group, "start": iv.start, "end": _json_time(iv.end)})
+        return {"memberships": rows, "disabled": dict(self._disabled), "deleted": dict(self._deleted)}
+
+
+def _json_time(t: float) -> float | None:
+    return None if math.isinf(t) else t

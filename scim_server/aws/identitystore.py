@@ -1,0 +1,379 @@
+"""The ``identitystore`` JSON 1.1 API (``AWSIdentityStore.*``) over the same store the SCIM endpoint serves.
+
+Shapes and error members follow botocore's identitystore model [BC-ids]: users and groups map from the SCIM body
+(``userName`` → ``UserName``, ``name.givenName`` → ``Name.GivenName``, ``active`` → ``UserStatus``
+ENABLED/DISABLED, ``externalId`` → ``ExternalIds[{Issuer, Id}]``), memberships get a stable ``MembershipId`` in
+the ``<10 hex>-<uuid>`` id form derived from (group, user). Writes (CreateGroupMembership, DeleteGroupMembership)
+go through :class:`scim_server.store.Store`, so the SCIM endpoint and the access plane see them at once.
+The issuer reported for SCIM ``externalId`` values is UNCONFIRMED (:data:`SCIM_ISSUER`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from scim_server.store import NotFound, Store
+
+from .errors import conflict, not_found, validation
+from .pagination import paginate
+
+__all__ = ["SCIM_ISSUER", "IdentityStoreApi"]
+
+SCIM_ISSUER = "SCIM"
+"""``ExternalIds[].Issuer`` reported for a SCIM ``externalId`` (UNCONFIRMED; AWS does not document it)."""
+
+_USER_PATHS = {"username": "UserName", "emails.value": "Emails.Value"}
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def membership_id(group_id: str, user_id: str) -> str:
+    """Return the stable MembershipId of (group, user) in the ``<10 hex>-<uuid>`` form [BC-ids]."""
+    digest = hashlib.sha256(f"{group_id}|{user_id}".encode()).digest()
+    return f"{digest[:5].hex()}-{uuid.UUID(bytes=digest[5:21], version=4)}"
+
+
+def _ts(text: Any) -> float | None:
+    if not isinstance(text, str):
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _single(items: Any, keys: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict):
+                out.append({aws: item[scim] for scim, aws in keys.items() if item.get(scim) is not None})
+    return out
+
+
+class IdentityStoreApi:
+    """Handlers for every ``AWSIdentityStore.*`` operation this fake serves, keyed by operation name."""
+
+    def __init__(self, store: Store, identity_store_id: Callable[[], str]) -> None:
+        self.store = store
+        self._store_id = identity_store_id
+        self.operations: dict[str, Handler] = {
+            "ListUsers": self.list_users,
+            "ListGroups": self.list_groups,
+            "DescribeUser": self.describe_user,
+            "DescribeGroup": self.describe_group,
+            "GetUserId": self.get_user_id,
+            "GetGroupId": self.get_group_id,
+            "ListGroupMemberships": self.list_group_memberships,
+            "ListGroupMembershipsForMember": self.list_group_memberships_for_member,
+            "IsMemberInGroups": self.is_member_in_groups,
+            "GetGroupMembershipId": self.get_group_membership_id,
+            "CreateGroupMembership": self.create_group_membership,
+            "DeleteGroupMembership": self.delete_group_membership,
+            "DescribeGroupMembership": self.describe_group_membership,
+        }
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def _check_store(self, body: dict[str, Any]) -> str:
+        sid = body.get("IdentityStoreId")
+        if not isinstance(sid, str) or not sid:
+            raise validation("IdentityStoreId is required")
+        if sid != self._store_id():
+            raise not_found(
+                f"Identity store {sid} does not exist; this sandbox's is {self._store_id()}",
+                ResourceType="IDENTITY_STORE",
+                ResourceId=sid,
+            )
+        return sid
+
+    def _id(self, body: dict[str, Any], name: str) -> str:
+        value = body.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= 47:
+            raise validation(f"{name} must be a string of 1-47 characters, got {value!r}")
+        return value
+
+    def _member_user(self, body: dict[str, Any]) -> str:
+        member = body.get("MemberId")
+        if not isinstance(member, dict) or not isinstance(member.get("UserId"), str):
+            raise validation('MemberId must be {"UserId": "..."}')
+        user_id: str = member["UserId"]
+        return user_id
+
+    def _user_json(self, sid: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("name") if isinstance(body.get("name"), dict) else {}
+        assert isinstance(name, dict)
+        name_keys = ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
+        out: dict[str, Any] = {
+            "IdentityStoreId": sid,
+            "UserId": body["id"],
+            "UserName": body.get("userName"),
+            "UserStatus": "ENABLED" if body.get("active", True) else "DISABLED",
+        }
+        aws_name = {k[0].upper() + k[1:]: name[k] for k in name_keys if name.get(k) is not None}
+        if aws_name:
+            out["Name"] = aws_name
+        if body.get("externalId") is not None:
+            out["ExternalIds"] = [{"Issuer": SCIM_ISSUER, "Id": str(body["externalId"])}]
+        for scim, aws in (
+            ("displayName", "DisplayName"),
+            ("nickName", "NickName"),
+            ("profileUrl", "ProfileUrl"),
+            ("userType", "UserType"),
+            ("title", "Title"),
+            ("preferredLanguage", "PreferredLanguage"),
+            ("locale", "Locale"),
+            ("timezone", "Timezone"),
+        ):
+            if body.get(scim) is not None:
+                out[aws] = body[scim]
+        basic = {"value": "Value", "type": "Type", "primary": "Primary"}
+        for scim, aws in (("emails", "Emails"), ("phoneNumbers", "PhoneNumbers"), ("roles", "Roles")):
+            items = _single(body.get(scim), basic)
+            if items:
+                out[aws] = items
+        addresses = _single(
+            body.get("addresses"),
+            {
+                "streetAddress": "StreetAddress",
+                "locality": "Locality",
+                "region": "Region",
+                "postalCode": "PostalCode",
+                "country": "Country",
+                "formatted": "Formatted",
+                "type": "Type",
+                "primary": "Primary",
+            },
+        )
+        if addresses:
+            out["Addresses"] = addresses
+        meta = body.get("meta") or {}
+        for key, aws in (("created", "CreatedAt"), ("lastModified", "UpdatedAt")):
+            stamp = _ts(meta.get(key))
+            if stamp is not None:
+                out[aws] = stamp
+        return out
+
+    def _group_json(self, sid: str, body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"IdentityStoreId": sid, "GroupId": body["id"], "DisplayName": body.get("displayName")}
+        if body.get("externalId") is not None:
+            out["ExternalIds"] = [{"Issuer": SCIM_ISSUER, "Id": str(body["externalId"])}]
+        if body.get("description") is not None:
+            out["Description"] = body["description"]
+        meta = body.get("meta") or {}
+        for key, aws in (("created", "CreatedAt"), ("lastModified", "UpdatedAt")):
+            stamp = _ts(meta.get(key))
+            if stamp is not None:
+                out[aws] = stamp
+        return out
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        try:
+            return self.store.get_user(user_id)
+        except NotFound:
+            raise not_found(f"USER not found: {user_id}", ResourceType="USER", ResourceId=user_id) from None
+
+    def _group(self, group_id: str) -> dict[str, Any]:
+        try:
+            return self.store.get_group(group_id)
+        except NotFound:
+            raise not_found(f"GROUP not found: {group_id}", ResourceType="GROUP", ResourceId=group_id) from None
+
+    def _membership_json(self, sid: str, group_id: str, user_id: str) -> dict[str, Any]:
+        return {
+            "IdentityStoreId": sid,
+            "MembershipId": membership_id(group_id, user_id),
+            "GroupId": group_id,
+            "MemberId": {"UserId": user_id},
+        }
+
+    def _find_membership(self, mid: str) -> tuple[str, str]:
+        with self.store.lock:
+            for group_id in self.store.group_ids():
+                for user_id in self.store.member_ids(group_id):
+                    if membership_id(group_id, user_id) == mid:
+                        return group_id, user_id
+        raise not_found(f"GROUP_MEMBERSHIP not found: {mid}", ResourceType="GROUP_MEMBERSHIP", ResourceId=mid)
+
+    def _filter(self, body: dict[str, Any], allowed: dict[str, str]) -> tuple[str, str] | None:
+        filters = body.get("Filters")
+        if filters is None or filters == []:
+            return None
+        if not isinstance(filters, list) or len(filters) != 1 or not isinstance(filters[0], dict):
+            raise validation("Filters must hold exactly one {AttributePath, AttributeValue}")
+        path, value = filters[0].get("AttributePath"), filters[0].get("AttributeValue")
+        key = path.lower() if isinstance(path, str) else ""
+        if key not in allowed or not isinstance(value, str):
+            raise validation(f"Filters.AttributePath {path!r} is not supported; use {', '.join(allowed.values())}")
+        return key, value
+
+    # --- users and groups ------------------------------------------------------------------------------
+    def list_users(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``ListUsers`` (with the deprecated one-entry ``Filters`` on UserName) [BC-ids][AWS-ids-listusers]."""
+        sid = self._check_store(body)
+        flt = self._filter(body, {"username": "UserName"})
+        if flt is not None:
+            uid = self.store.user_id_by_name(flt[1])
+            ids = [uid] if uid is not None else []
+        else:
+            ids = self.store.user_ids()
+        page, token = paginate(ids, body, max_cap=100)
+        return {"Users": [self._user_json(sid, self._user(u)) for u in page], **token}
+
+    def list_groups(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``ListGroups`` (with the deprecated one-entry ``Filters`` on DisplayName) [BC-ids]."""
+        sid = self._check_store(body)
+        flt = self._filter(body, {"displayname": "DisplayName"})
+        if flt is not None:
+            gid = self.store.group_id_by_name(flt[1])
+            ids = [gid] if gid is not None else []
+        else:
+            ids = self.store.group_ids()
+        page, token = paginate(ids, body, max_cap=100)
+        return {"Groups": [self._group_json(sid, self._group(g)) for g in page], **token}
+
+    def describe_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DescribeUser`` [BC-ids]."""
+        sid = self._check_store(body)
+        return self._user_json(sid, self._user(self._id(body, "UserId")))
+
+    def describe_group(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DescribeGroup`` [BC-ids]."""
+        sid = self._check_store(body)
+        return self._group_json(sid, self._group(self._id(body, "GroupId")))
+
+    def _alternate(self, body: dict[str, Any]) -> tuple[str, str, str]:
+        alt = body.get("AlternateIdentifier")
+        if not isinstance(alt, dict) or len(alt) != 1:
+            raise validation("AlternateIdentifier must hold exactly one of ExternalId or UniqueAttribute")
+        if "ExternalId" in alt:
+            ext = alt["ExternalId"]
+            if (
+                not isinstance(ext, dict)
+                or not isinstance(ext.get("Id"), str)
+                or not isinstance(ext.get("Issuer"), str)
+            ):
+                raise validation('AlternateIdentifier.ExternalId must be {"Issuer": ..., "Id": ...}')
+            return "externalid", ext["Issuer"], ext["Id"]
+        unique = alt.get("UniqueAttribute")
+        if not isinstance(unique, dict) or not isinstance(unique.get("AttributePath"), str):
+            raise validation(
+                'AlternateIdentifier.UniqueAttribute must be {"AttributePath": ..., "AttributeValue": ...}'
+            )
+        value = unique.get("AttributeValue")
+        if not isinstance(value, str):
+            raise validation("AlternateIdentifier.UniqueAttribute.AttributeValue must be a string")
+        return unique["AttributePath"].lower(), unique["AttributePath"], value
+
+    def get_user_id(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``GetUserId`` by ``ExternalId`` or ``UniqueAttribute`` ``UserName`` / ``Emails.Value`` [BC-ids]."""
+        sid = self._check_store(body)
+        kind, label, value = self._alternate(body)
+        if kind == "externalid":
+            uid = self.store.user_id_by_external_id(value) if label == SCIM_ISSUER else None
+        elif kind == "username":
+            uid = self.store.user_id_by_name(value)
+        elif kind == "emails.value":
+            uid = self.store.user_id_by_email(value)
+        else:
+            raise validation(f"AttributePath {label!r} is not supported for users; use UserName or Emails.Value")
+        if uid is None:
+            raise not_found(f"USER not found: {value}", ResourceType="USER", ResourceId=value)
+        return {"IdentityStoreId": sid, "UserId": uid}
+
+    def get_group_id(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``GetGroupId`` by ``ExternalId`` or ``UniqueAttribute`` ``DisplayName`` [BC-ids]."""
+        sid = self._check_store(body)
+        kind, label, value = self._alternate(body)
+        if kind == "externalid":
+            gid = self.store.group_id_by_external_id(value) if label == SCIM_ISSUER else None
+        elif kind == "displayname":
+            gid = self.store.group_id_by_name(value)
+        else:
+            raise validation(f"AttributePath {label!r} is not supported for groups; use DisplayName")
+        if gid is None:
+            raise not_found(f"GROUP not found: {value}", ResourceType="GROUP", ResourceId=value)
+        return {"IdentityStoreId": sid, "GroupId": gid}
+
+    # --- memberships -----------------------------------------------------------------------------------
+    def list_group_memberships(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``ListGroupMemberships`` of one group [BC-ids]."""
+        sid = self._check_store(body)
+        group_id = self._id(body, "GroupId")
+        self._group(group_id)
+        page, token = paginate(self.store.member_ids(group_id), body, max_cap=100)
+        return {"GroupMemberships": [self._membership_json(sid, group_id, u) for u in page], **token}
+
+    def list_group_memberships_for_member(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``ListGroupMembershipsForMember`` of one user [BC-ids]."""
+        sid = self._check_store(body)
+        user_id = self._member_user(body)
+        self._user(user_id)
+        page, token = paginate(self.store.group_ids_of(user_id), body, max_cap=100)
+        return {"GroupMemberships": [self._membership_json(sid, g, user_id) for g in page], **token}
+
+    def is_member_in_groups(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``IsMemberInGroups`` for 1–100 groups [BC-ids]."""
+        self._check_store(body)
+        user_id = self._member_user(body)
+        group_ids = body.get("GroupIds")
+        if not isinstance(group_ids, list) or not 1 <= len(group_ids) <= 100:
+            raise validation("GroupIds must list 1-100 group ids")
+        self._user(user_id)
+        results = []
+        for gid in group_ids:
+            if not isinstance(gid, str):
+                raise validation("GroupIds must be strings")
+            self._group(gid)
+            results.append(
+                {
+                    "GroupId": gid,
+                    "MemberId": {"UserId": user_id},
+                    "MembershipExists": self.store.is_member(gid, user_id),
+                }
+            )
+        return {"Results": results}
+
+    def get_group_membership_id(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``GetGroupMembershipId``; ResourceNotFoundException (GROUP_MEMBERSHIP) when not a member [BC-ids]."""
+        sid = self._check_store(body)
+        group_id = self._id(body, "GroupId")
+        user_id = self._member_user(body)
+        self._group(group_id)
+        self._user(user_id)
+        if not self.store.is_member(group_id, user_id):
+            raise not_found(
+                f"GROUP_MEMBERSHIP not found: user {user_id} is not a member of group {group_id}",
+                ResourceType="GROUP_MEMBERSHIP",
+                ResourceId=group_id,
+            )
+        return {"IdentityStoreId": sid, "MembershipId": membership_id(group_id, user_id)}
+
+    def describe_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DescribeGroupMembership`` [BC-ids]."""
+        sid = self._check_store(body)
+        group_id, user_id = self._find_membership(self._id(body, "MembershipId"))
+        return self._membership_json(sid, group_id, user_id)
+
+    def create_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``CreateGroupMembership``; an existing membership is a ConflictException [BC-ids]."""
+        sid = self._check_store(body)
+        group_id = self._id(body, "GroupId")
+        user_id = self._member_user(body)
+        with self.store.lock:
+            self._group(group_id)
+            self._user(user_id)
+            if self.store.is_member(group_id, user_id):
+                raise conflict(
+                    f"User {user_id} is already a member of group {group_id}", Reason="UNIQUENESS_CONSTRAINT_VIOLATION"
+                )
+            self.store.add_members(group_id, [user_id])
+        return {"IdentityStoreId": sid, "MembershipId": membership_id(group_id, user_id)}
+
+    def delete_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DeleteGroupMembership`` by MembershipId [BC-ids]."""
+        self._check_store(body)
+        with self.store.lock:
+            group_id, user_id = self._find_membership(self._id(body, "MembershipId"))
+            self.store.remove_members(group_id, [user_id])
+        return {}
