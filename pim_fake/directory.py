@@ -1,0 +1,402 @@
+"""The fake Entra directory: users, security groups, the enterprise application and callers' tokens.
+
+Pure state and validation (moto's backend split): routes in :mod:`pim_fake.app` turn HTTP into calls here.
+Shapes follow Graph v1.0 (``user``, ``group``, ``servicePrincipal``, ``appRoleAssignment``). Membership changes
+are reported to listeners so the provisioning engine learns of PIM activations (fast path [E-PIMG]).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pim_fake.errors import GraphError, bad_request, not_found
+
+__all__ = [
+    "AppRoleAssignment",
+    "Caller",
+    "Directory",
+    "Group",
+    "MembershipListener",
+    "ServicePrincipal",
+    "User",
+    "iso",
+]
+
+DEFAULT_APP_ROLE = "00000000-0000-0000-0000-000000000000"
+"""Graph's default access role id for apps without app roles."""
+
+MembershipListener = Callable[[str, str, bool, bool, float], None]
+"""``(group_id, user_id, added, via_pim, when)`` called after a member is added or removed."""
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Return ``dt`` as Graph's UTC timestamp (``2025-06-03T09:00:00Z``), or None."""
+    if dt is None:
+        return None
+    text = dt.isoformat(timespec="seconds" if dt.microsecond == 0 else "milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+@dataclass
+class User:
+    """A directory user; ``name`` is the sandbox identity name used for tokens (not a Graph property)."""
+
+    id: str
+    name: str
+    displayName: str
+    userPrincipalName: str
+    givenName: str | None = None
+    surname: str | None = None
+    mail: str | None = None
+    accountEnabled: bool = True
+    is_admin: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the Graph ``user`` resource."""
+        return {
+            "@odata.type": "#microsoft.graph.user",
+            "id": self.id,
+            "displayName": self.displayName,
+            "userPrincipalName": self.userPrincipalName,
+            "givenName": self.givenName,
+            "surname": self.surname,
+            "mail": self.mail,
+            "accountEnabled": self.accountEnabled,
+        }
+
+
+@dataclass
+class Group:
+    """A security group; ``members``/``owners`` hold directory object ids in insertion order."""
+
+    id: str
+    displayName: str
+    description: str | None = None
+    mailNickname: str = ""
+    securityEnabled: bool = True
+    mailEnabled: bool = False
+    createdDateTime: str | None = None
+    members: list[str] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the Graph ``group`` resource."""
+        return {
+            "@odata.type": "#microsoft.graph.group",
+            "id": self.id,
+            "displayName": self.displayName,
+            "description": self.description,
+            "mailNickname": self.mailNickname,
+            "securityEnabled": self.securityEnabled,
+            "mailEnabled": self.mailEnabled,
+            "groupTypes": [],
+            "createdDateTime": self.createdDateTime,
+        }
+
+
+@dataclass
+class AppRoleAssignment:
+    """A user or group assigned to an enterprise application (scoping: only these provision [E-HOW])."""
+
+    id: str
+    principalId: str
+    principalType: str
+    principalDisplayName: str
+    resourceId: str
+    resourceDisplayName: str
+    appRoleId: str
+    createdDateTime: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the Graph ``appRoleAssignment`` resource."""
+        return {
+            "id": self.id,
+            "principalId": self.principalId,
+            "principalType": self.principalType,
+            "principalDisplayName": self.principalDisplayName,
+            "resourceId": self.resourceId,
+            "resourceDisplayName": self.resourceDisplayName,
+            "appRoleId": self.appRoleId,
+            "createdDateTime": self.createdDateTime,
+            "deletedDateTime": None,
+        }
+
+
+@dataclass
+class ServicePrincipal:
+    """An enterprise application (e.g. "AWS IAM Identity Center") with its user/group assignments."""
+
+    id: str
+    appId: str
+    displayName: str
+    assignments: list[AppRoleAssignment] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the Graph ``servicePrincipal`` resource."""
+        return {
+            "@odata.type": "#microsoft.graph.servicePrincipal",
+            "id": self.id,
+            "appId": self.appId,
+            "displayName": self.displayName,
+            "appRoleAssignmentRequired": True,
+            "servicePrincipalType": "Application",
+        }
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a bearer token identifies: a user (delegated) or an application; ``mfa``/``acrs`` are token claims."""
+
+    kind: str  # "user" | "app"
+    id: str
+    name: str
+    is_admin: bool
+    mfa: bool = False
+    acrs: tuple[str, ...] = ()
+
+    @property
+    def is_user(self) -> bool:
+        """Return True for delegated (user) callers."""
+        return self.kind == "user"
+
+    def identity_set(self) -> dict[str, Any]:
+        """Return the Graph ``identitySet`` naming this caller."""
+        key = "user" if self.is_user else "application"
+        return {key: {"id": self.id, "displayName": self.name}}
+
+
+@dataclass
+class Application:
+    """A client application that calls Graph with application permissions (app-only tokens)."""
+
+    id: str
+    name: str
+    displayName: str
+
+
+class Directory:
+    """Users, groups, service principals, client applications and bearer tokens, with seeded ids."""
+
+    def __init__(self, rng: random.Random, now: Callable[[], datetime]) -> None:
+        self._rng = rng
+        self._now = now
+        self.users: dict[str, User] = {}
+        self.groups: dict[str, Group] = {}
+        self.service_principals: dict[str, ServicePrincipal] = {}
+        self.applications: dict[str, Application] = {}
+        self.tokens: dict[str, Caller] = {}
+        self.listeners: list[MembershipListener] = []
+
+    # --- ids and lookups ---------------------------------------------------------------------------
+    def new_id(self) -> str:
+        """Return a fresh GUID drawn from the seeded generator (same seed → same ids)."""
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    def user(self, user_id: str) -> User:
+        """Return the user with ``user_id`` (or userPrincipalName) or raise 404."""
+        found = self.users.get(user_id) or next(
+            (u for u in self.users.values() if u.userPrincipalName.lower() == user_id.lower()), None
+        )
+        if found is None:
+            raise not_found("user", user_id)
+        return found
+
+    def group(self, group_id: str) -> Group:
+        """Return the group or raise 404."""
+        if group_id not in self.groups:
+            raise not_found("group", group_id)
+        return self.groups[group_id]
+
+    def service_principal(self, sp_id: str) -> ServicePrincipal:
+        """Return the service principal or raise 404."""
+        if sp_id not in self.service_principals:
+            raise not_found("servicePrincipal", sp_id)
+        return self.service_principals[sp_id]
+
+    def object_json(self, object_id: str) -> dict[str, Any]:
+        """Return any directory object (user or group) by id, or raise 404."""
+        if object_id in self.users:
+            return self.users[object_id].to_json()
+        if object_id in self.groups:
+            return self.groups[object_id].to_json()
+        raise not_found("directoryObject", object_id)
+
+    def by_name(self, name: str) -> User | Application:
+        """Return the user or application whose sandbox identity name is ``name``."""
+        for u in self.users.values():
+            if u.name.lower() == name.lower():
+                return u
+        for a in self.applications.values():
+            if a.name.lower() == name.lower():
+                return a
+        known = sorted([u.name for u in self.users.values()] + [a.name for a in self.applications.values()])
+        raise bad_request(f"identity {name!r} is not in the directory; known identities: {', '.join(known)}")
+
+    # --- creation ------------------------------------------------------------------------------------
+    def add_user(self, data: dict[str, Any], *, name: str | None = None, is_admin: bool = False) -> User:
+        """Create a user from Graph ``user`` JSON (``displayName`` and ``userPrincipalName`` required)."""
+        missing = [k for k in ("displayName", "userPrincipalName") if not isinstance(data.get(k), str) or not data[k]]
+        if missing:
+            raise bad_request(f"Property '{missing[0]}' is required and must be a non-empty string.")
+        upn = str(data["userPrincipalName"])
+        if "@" not in upn:
+            raise bad_request(f"Property userPrincipalName {upn!r} must look like alias@domain.")
+        if any(u.userPrincipalName.lower() == upn.lower() for u in self.users.values()):
+            raise bad_request(
+                "Another object with the same value for property userPrincipalName already exists.",
+                code="Request_BadRequest",
+            )
+        user = User(
+            id=str(data.get("id") or self.new_id()),
+            name=name or upn.split("@", 1)[0],
+            displayName=str(data["displayName"]),
+            userPrincipalName=upn,
+            givenName=_opt_str(data, "givenName"),
+            surname=_opt_str(data, "surname"),
+            mail=_opt_str(data, "mail") or upn,
+            accountEnabled=bool(data.get("accountEnabled", True)),
+            is_admin=is_admin,
+        )
+        self.users[user.id] = user
+        return user
+
+    def add_group(self, data: dict[str, Any]) -> Group:
+        """Create a security group from Graph ``group`` JSON (``displayName`` required)."""
+        name = data.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("Property 'displayName' is required and must be a non-empty string.")
+        if data.get("groupTypes") and "DynamicMembership" in data["groupTypes"]:
+            raise bad_request("Dynamic groups cannot be managed by PIM in this sandbox [G-OVERVIEW].")
+        group = Group(
+            id=str(data.get("id") or self.new_id()),
+            displayName=name,
+            description=_opt_str(data, "description"),
+            mailNickname=str(data.get("mailNickname") or name.replace(" ", "")),
+            securityEnabled=bool(data.get("securityEnabled", True)),
+            mailEnabled=bool(data.get("mailEnabled", False)),
+            createdDateTime=iso(self._now()),
+        )
+        self.groups[group.id] = group
+        for member in data.get("members", []) or []:
+            self.add_member(group.id, str(member), via_pim=False)
+        return group
+
+    def add_service_principal(self, display_name: str, sp_id: str | None = None) -> ServicePrincipal:
+        """Create an enterprise application."""
+        sp = ServicePrincipal(id=sp_id or self.new_id(), appId=self.new_id(), displayName=display_name)
+        self.service_principals[sp.id] = sp
+        return sp
+
+    def add_application(self, name: str, display_name: str) -> Application:
+        """Register a client application that gets app-only tokens."""
+        app = Application(id=self.new_id(), name=name, displayName=display_name)
+        self.applications[app.id] = app
+        return app
+
+    # --- membership ----------------------------------------------------------------------------------
+    def add_member(self, group_id: str, object_id: str, *, via_pim: bool, owner: bool = False) -> bool:
+        """Add a user to a group's members (or owners); return False when already there."""
+        group = self.group(group_id)
+        if object_id not in self.users and object_id not in self.groups:
+            raise not_found("directoryObject", object_id)
+        target = group.owners if owner else group.members
+        if object_id in target:
+            return False
+        target.append(object_id)
+        if not owner:
+            self._notify(group_id, object_id, True, via_pim)
+        return True
+
+    def remove_member(self, group_id: str, object_id: str, *, via_pim: bool, owner: bool = False) -> bool:
+        """Remove a member (or owner); return False when it was not there."""
+        group = self.group(group_id)
+        target = group.owners if owner else group.members
+        if object_id not in target:
+            return False
+        target.remove(object_id)
+        if not owner:
+            self._notify(group_id, object_id, False, via_pim)
+        return True
+
+    def _notify(self, group_id: str, user_id: str, added: bool, via_pim: bool) -> None:
+        when = self._now().timestamp()
+        for listener in list(self.listeners):
+            listener(group_id, user_id, added, via_pim, when)
+
+    # --- app assignments -----------------------------------------------------------------------------
+    def assign(self, sp_id: str, principal_id: str, app_role_id: str | None = None) -> AppRoleAssignment:
+        """Assign a user or group to the enterprise application."""
+        sp = self.service_principal(sp_id)
+        if principal_id in self.users:
+            ptype, pname = "User", self.users[principal_id].displayName
+        elif principal_id in self.groups:
+            ptype, pname = "Group", self.groups[principal_id].displayName
+        else:
+            raise not_found("directoryObject", principal_id)
+        if any(a.principalId == principal_id for a in sp.assignments):
+            raise GraphError(409, "Request_BadRequest", "Permission being assigned already exists on the object")
+        assignment = AppRoleAssignment(
+            id=self.new_id(),
+            principalId=principal_id,
+            principalType=ptype,
+            principalDisplayName=pname,
+            resourceId=sp.id,
+            resourceDisplayName=sp.displayName,
+            appRoleId=app_role_id or DEFAULT_APP_ROLE,
+            createdDateTime=iso(self._now()),
+        )
+        sp.assignments.append(assignment)
+        return assignment
+
+    def unassign(self, sp_id: str, assignment_id: str) -> None:
+        """Remove an assignment from the enterprise application."""
+        sp = self.service_principal(sp_id)
+        for a in sp.assignments:
+            if a.id == assignment_id:
+                sp.assignments.remove(a)
+                return
+        raise not_found("appRoleAssignment", assignment_id)
+
+    # --- tokens --------------------------------------------------------------------------------------
+    def mint_token(self, name: str, *, mfa: bool = False, acrs: tuple[str, ...] = (), token: str | None = None) -> str:
+        """Return a bearer token for the identity ``name`` (deterministic unless ``token`` is given)."""
+        who = self.by_name(name)
+        if isinstance(who, User):
+            caller = Caller("user", who.id, who.name, who.is_admin, mfa, acrs)
+        else:
+            caller = Caller("app", who.id, who.name, True, False, ())
+        if token is None:
+            suffix = ("-mfa" if mfa else "") + ("-" + "-".join(acrs) if acrs else "")
+            token = f"jitbox-graph-{caller.name}{suffix}"
+        self.tokens[token] = caller
+        return token
+
+    def caller_for(self, authorization: str | None) -> Caller:
+        """Return the caller a ``Authorization: Bearer`` header identifies, or raise Graph's 401 [G-ERR]."""
+        if not authorization or not authorization.strip():
+            raise GraphError(
+                401, "InvalidAuthenticationToken", "Access token is empty.", {"WWW-Authenticate": "Bearer"}
+            )
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or token.strip() not in self.tokens:
+            raise GraphError(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token validation failure. Invalid audience.",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return self.tokens[token.strip()]
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(f"Property '{key}' must be a string.")
+    return value

@@ -1,0 +1,132 @@
+"""A small OData ``$filter`` evaluator for the fake's list endpoints.
+
+Supports what Graph's PIM and directory list calls use [G-ASI-LIST][G-FBCU][G-POL-LIST]: comparisons ``eq`` and
+``ne`` between a property path (``groupId``, ``createdBy/user/id``) and a literal (``'text'``, ``null``, ``true``,
+``false``, numbers), combined with ``and`` / ``or`` and parentheses. Property names and the ``eq``/``and``
+keywords are case-insensitive; string comparison is case-insensitive, as Graph's is for ids and enum values.
+Anything else is a :class:`FilterError` whose message quotes the clause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["FilterError", "Predicate", "parse_filter"]
+
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<lp>\()|(?P<rp>\))|(?P<num>-?\d+(?:\.\d+)?)|(?P<word>[A-Za-z_@][\w/.@-]*))"
+)
+
+
+class FilterError(ValueError):
+    """A ``$filter`` the fake cannot evaluate."""
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise FilterError(f"Invalid filter clause: unexpected text at {text[pos:]!r}")
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def _lookup(item: Mapping[str, Any], path: str) -> Any:
+    value: Any = item
+    for part in path.split("/"):
+        if not isinstance(value, Mapping):
+            return None
+        match = next((k for k in value if k.lower() == part.lower()), None)
+        value = value.get(match) if match is not None else None
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    return bool(a == b)
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str]], text: str) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.text = text
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        tok = self.peek()
+        if tok is None:
+            raise FilterError(f"Invalid filter clause: {self.text!r} ends too early")
+        self.pos += 1
+        return tok
+
+    def parse(self) -> Predicate:
+        pred = self.or_expr()
+        if self.peek() is not None:
+            raise FilterError(f"Invalid filter clause: unexpected {self.peek()[1]!r} in {self.text!r}")  # type: ignore[index]
+        return pred
+
+    def or_expr(self) -> Predicate:
+        left = self.and_expr()
+        while (tok := self.peek()) is not None and tok[0] == "word" and tok[1].lower() == "or":
+            self.take()
+            right = self.and_expr()
+            left = (lambda a, b: lambda item: a(item) or b(item))(left, right)
+        return left
+
+    def and_expr(self) -> Predicate:
+        left = self.term()
+        while (tok := self.peek()) is not None and tok[0] == "word" and tok[1].lower() == "and":
+            self.take()
+            right = self.term()
+            left = (lambda a, b: lambda item: a(item) and b(item))(left, right)
+        return left
+
+    def term(self) -> Predicate:
+        kind, value = self.take()
+        if kind == "lp":
+            inner = self.or_expr()
+            if self.take()[0] != "rp":
+                raise FilterError(f"Invalid filter clause: missing ')' in {self.text!r}")
+            return inner
+        if kind != "word":
+            raise FilterError(f"Invalid filter clause: expected a property name, got {value!r} in {self.text!r}")
+        path = value
+        op_kind, op = self.take()
+        if op_kind != "word" or op.lower() not in ("eq", "ne"):
+            raise FilterError(
+                f"Invalid filter clause: operator {op!r} is not supported (use eq or ne) in {self.text!r}"
+            )
+        literal = self.literal()
+        negate = op.lower() == "ne"
+        return lambda item: _same(_lookup(item, path), literal) != negate
+
+    def literal(self) -> Any:
+        kind, value = self.take()
+        if kind == "str":
+            return value[1:-1].replace("''", "'")
+        if kind == "num":
+            return float(value) if "." in value else int(value)
+        if kind == "word" and value.lower() in ("null", "true", "false"):
+            return {"null": None, "true": True, "false": False}[value.lower()]
+        raise FilterError(f"Invalid filter clause: {value!r} is not a literal in {self.text!r}")
+
+
+def parse_filter(text: str | None) -> Predicate | None:
+    """Return a predicate over JSON objects for ``text``, or None when there is no filter."""
+    if text is None or not text.strip():
+        return None
+    return _Parser(_tokens(text), text).parse()
