@@ -33,6 +33,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from scim_server import sandbox, scim
+from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
 from scim_server.store import Journal, Store
 from scim_server.tokens import TokenManager, new_tenant_id
 from sim.clock import Clock
@@ -72,6 +74,10 @@ class IdcContext:
     control: SandboxControl
     options: ScimOptions
     journal: Journal | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    requests: RequestLog = field(default_factory=RequestLog)
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     config_hooks: list[Callable[[str], dict[str, Any]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -143,14 +149,18 @@ def create_app(
     if not tokens.list():
         tokens.create(token_secret)
     control = SandboxControl(clock)
+    opts = options or ScimOptions()
     ctx = IdcContext(
         clock=clock,
         store=store,
         tokens=tokens,
         tenant_id=tenant_id,
         control=control,
-        options=options or ScimOptions(),
+        options=opts,
         journal=journal,
+        rng=random.Random(None if seed is None else f"{seed}:requests"),
+        faults=FaultInjector(None if seed is None else hash((seed, "faults")) & 0xFFFFFFFF),
+        limiter=RateLimiter(opts.rate_limit_rps),
     )
     app = FastAPI(
         title="jitbox fake IAM Identity Center", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
@@ -167,11 +177,5 @@ def create_app(
 
 def _install_scim(app: FastAPI, ctx: IdcContext) -> None:
     """Mount the SCIM endpoint and the SCIM fake's sandbox routes (``scim_server/scim.py``, ``sandbox.py``)."""
-    for name in ("scim_server.scim", "scim_server.sandbox"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.install(app, ctx)
+    sandbox.install(app, ctx)
+    scim.install(app, ctx)

@@ -1,0 +1,349 @@
+"""The SCIM fake's own sandbox machinery: request log, fault injection, rate limit, token management.
+
+Routes (added to the app next to :class:`sim.control.SandboxControl`'s clock/reset/state):
+
+- ``GET /_sandbox/requests[?limit=N]`` — a CloudTrail-like log of SCIM calls, oldest first: ``eventTime`` (injected
+  clock), ``eventSource`` ``identitystore-scim.amazonaws.com``, ``eventName`` (CreateUser, PatchGroup, ...),
+  ``userIdentity.type`` ``WebIdentityUser``, ``httpMethod``, ``path``, ``status``, ``errorCode``/``errorMessage``,
+  ``reason`` (the fake's explanation of a 4xx), ``requestID``, ``requestParameters.httpBody`` with personal values
+  replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` and ``requestParameters.tenantId`` ([UG-scimct]).
+  ``DELETE /_sandbox/requests`` empties it.
+- ``POST /_sandbox/faults`` — body ``{"rules": [rule, ...]}`` (replaces the rules; ``"append": true`` adds). A rule:
+  ``{"route": "PATCH Groups" | "GET Users" | "* Groups" | "*", "status": 429 | 500, "latency_ms": 200,
+  "probability": 0.5, "count": 3, "sequence": [429, 200, 500]}``. ``sequence`` answers consecutive matching
+  requests with each listed status (200 = pass through) and then expires; ``count`` fires for the next N matching
+  requests; otherwise a rule fires with ``probability`` (default 1) on every matching request. ``latency_ms`` (max
+  10,000) is a real delay — it models slow responses for client timeout tests, never minutes of simulated time.
+  ``GET`` lists the rules, ``DELETE`` clears them.
+- ``GET/POST /_sandbox/tokens``, ``DELETE /_sandbox/tokens/{id}`` — list (no secrets), create (returns the secret;
+  409 when two exist [UG-rotate]), delete.
+- ``GET/POST /_sandbox/rate-limit`` — read or set ``{"rps": N}`` (0 disables).
+
+The default rate limit is a token bucket of ``rps`` requests per real second (burst ``rps``): AWS publishes no SCIM
+rate ([DG-spc] only documents 429 ThrottlingException), so the number is UNCONFIRMED and a switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from scim_server.tokens import TokenError
+from sim.control import bad_request
+
+if TYPE_CHECKING:
+    from scim_server.app import IdcContext
+
+__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "install", "mask_body"]
+
+EVENT_SOURCE = "identitystore-scim.amazonaws.com"
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+MAX_LATENCY_MS = 10_000
+_KEEP_KEYS = {"schemas", "op", "path", "type", "primary", "active", "resourcetype", "$ref"}
+_ID_RE = re.compile(r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def mask_body(value: Any, key: str = "") -> Any:
+    """Return ``value`` with personal strings replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` ([UG-scimct]).
+
+    Structure (schemas, op, path, type, primary, active) and AWS ids stay readable; every other string is hidden.
+    """
+    if isinstance(value, dict):
+        return {k: mask_body(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_body(v, key) for v in value]
+    if isinstance(value, str):
+        if key.lower() in _KEEP_KEYS or _ID_RE.match(value):
+            return value
+        return HIDDEN
+    return value
+
+
+class RequestLog:
+    """Bounded, thread-safe log of SCIM calls (newest ``maxlen`` kept)."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Append one entry."""
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Return the entries oldest first (the last ``limit`` if given)."""
+        with self._lock:
+            items = list(self._entries)
+        return items if limit is None else items[-limit:] if limit > 0 else []
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass
+class FaultRule:
+    """One fault rule (see the module docstring)."""
+
+    method: str
+    resource: str
+    status: int | None = None
+    latency_ms: int = 0
+    probability: float = 1.0
+    count: int | None = None
+    sequence: list[int] = field(default_factory=list)
+    used: int = 0
+
+    def matches(self, method: str, resource: str) -> bool:
+        """Return whether the rule applies to a request."""
+        return self.method in ("*", method) and self.resource in ("*", resource.lower())
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the rule as JSON."""
+        route = "*" if self.method == "*" and self.resource == "*" else f"{self.method} {self.resource}"
+        return {
+            "route": route,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "probability": self.probability,
+            "count": self.count,
+            "sequence": self.sequence,
+            "used": self.used,
+        }
+
+
+_FAULT_STATUSES = (200, 429, 500)
+
+
+def parse_rule(raw: Any, index: int) -> FaultRule:
+    """Validate one rule from ``POST /_sandbox/faults``; raise ValueError naming the bad field."""
+    where = f"rules[{index}]"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} must be an object")
+    unknown = set(raw) - {"route", "status", "latency_ms", "probability", "count", "sequence"}
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
+    route = raw.get("route", "*")
+    if not isinstance(route, str) or not route.strip():
+        raise ValueError(f"{where}.route must be like 'PATCH Groups', 'GET Users', '* Groups' or '*'")
+    parts = route.strip().split()
+    if len(parts) == 1 and parts[0] == "*":
+        method, resource = "*", "*"
+    elif len(parts) == 2:
+        method, resource = parts[0].upper(), parts[1].strip("/").split("/")[0].lower() or "*"
+    else:
+        raise ValueError(f"{where}.route {route!r} must be like 'PATCH Groups', 'GET Users', '* Groups' or '*'")
+    if method not in ("*", "GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise ValueError(f"{where}.route: method {method!r} is not GET/POST/PUT/PATCH/DELETE/*")
+    status = raw.get("status")
+    if status is not None and status not in _FAULT_STATUSES:
+        raise ValueError(f"{where}.status must be 429 or 500 (or 200 = no error), got {status!r}")
+    latency = raw.get("latency_ms", 0)
+    if not isinstance(latency, int | float) or isinstance(latency, bool) or not 0 <= latency <= MAX_LATENCY_MS:
+        raise ValueError(f"{where}.latency_ms must be a number from 0 to {MAX_LATENCY_MS}")
+    prob = raw.get("probability", 1.0)
+    if not isinstance(prob, int | float) or isinstance(prob, bool) or not 0 <= prob <= 1:
+        raise ValueError(f"{where}.probability must be a number from 0 to 1")
+    count = raw.get("count")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
+        raise ValueError(f"{where}.count must be a positive integer")
+    seq = raw.get("sequence", [])
+    if not isinstance(seq, list) or any(s not in _FAULT_STATUSES for s in seq):
+        raise ValueError(f"{where}.sequence must be a list of 429, 500 or 200")
+    if status is None and not seq and not latency:
+        raise ValueError(f"{where}: give status, sequence or latency_ms")
+    return FaultRule(method, resource, status, int(latency), float(prob), count, list(seq))
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What an injected fault does to one request: an error status (or None) and a real delay."""
+
+    status: int | None
+    latency_ms: int
+
+
+class FaultInjector:
+    """Ordered fault rules; :meth:`decide` is called once per SCIM request (seeded randomness)."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def set_rules(self, rules: list[FaultRule], append: bool = False) -> None:
+        """Replace (or extend) the rules."""
+        with self._lock:
+            self._rules = [*self._rules, *rules] if append else list(rules)
+
+    def rules(self) -> list[FaultRule]:
+        """Return the live rules."""
+        with self._lock:
+            return list(self._rules)
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        self.set_rules([])
+
+    def decide(self, method: str, resource: str) -> FaultDecision | None:
+        """Return the fault for a request, or None; consumes counted/sequenced rules."""
+        with self._lock:
+            for rule in list(self._rules):
+                if not rule.matches(method, resource):
+                    continue
+                if rule.sequence:
+                    status = rule.sequence[rule.used] if rule.used < len(rule.sequence) else None
+                    rule.used += 1
+                    if rule.used >= len(rule.sequence):
+                        self._rules.remove(rule)
+                    return FaultDecision(None if status == 200 else status, rule.latency_ms)
+                if rule.count is None and self._rng.random() >= rule.probability:
+                    continue
+                rule.used += 1
+                if rule.count is not None and rule.used >= rule.count:
+                    self._rules.remove(rule)
+                return FaultDecision(None if rule.status == 200 else rule.status, rule.latency_ms)
+        return None
+
+
+class RateLimiter:
+    """Token bucket: ``rps`` requests per real second, burst ``rps``; ``rps`` 0 disables (UNCONFIRMED number)."""
+
+    def __init__(self, rps: float) -> None:
+        self._lock = threading.Lock()
+        self.set_rate(rps)
+
+    def set_rate(self, rps: float) -> None:
+        """Change the rate (0 disables) and refill the bucket."""
+        if rps < 0:
+            raise ValueError("rps must be >= 0")
+        with self._lock:
+            self.rps = float(rps)
+            self._tokens = float(rps)
+            self._last = time.monotonic()
+
+    def allow(self) -> bool:
+        """Take one token; return False when the bucket is empty (answer 429)."""
+        with self._lock:
+            if self.rps <= 0:
+                return True
+            now = time.monotonic()
+            self._tokens = min(self.rps, self._tokens + (now - self._last) * self.rps)
+            self._last = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return True
+            return False
+
+
+async def apply_latency(decision: FaultDecision | None) -> None:
+    """Sleep the injected real delay, if any."""
+    if decision is not None and decision.latency_ms > 0:
+        await asyncio.sleep(decision.latency_ms / 1000)
+
+
+def install(app: FastAPI, ctx: IdcContext) -> None:
+    """Add ``/_sandbox/requests``, ``/faults``, ``/tokens`` and ``/rate-limit`` to the app (see module docstring)."""
+    router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+
+    async def get_requests(request: Request) -> Any:
+        raw = request.query_params.get("limit")
+        limit: int | None = None
+        if raw is not None:
+            try:
+                limit = int(raw)
+            except ValueError:
+                return bad_request("limit", f"limit must be an integer, got {raw!r}")
+        return {"requests": ctx.requests.entries(limit)}
+
+    async def clear_requests() -> Any:
+        ctx.requests.clear()
+        return {"cleared": True}
+
+    async def get_faults() -> Any:
+        return {"rules": [r.as_json() for r in ctx.faults.rules()]}
+
+    async def post_faults(request: Request) -> Any:
+        try:
+            data = await request.json()
+        except ValueError:
+            return bad_request(
+                "body", 'the body must be JSON like {"rules": [{"route": "PATCH Groups", "status": 429}]}'
+            )
+        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+            return bad_request("rules", 'give {"rules": [...]} (a list of fault rules)')
+        try:
+            rules = [parse_rule(r, i) for i, r in enumerate(data["rules"])]
+        except ValueError as exc:
+            return bad_request("rules", str(exc))
+        ctx.faults.set_rules(rules, append=bool(data.get("append", False)))
+        return {"rules": [r.as_json() for r in ctx.faults.rules()]}
+
+    async def delete_faults() -> Any:
+        ctx.faults.clear()
+        return {"rules": []}
+
+    async def get_tokens() -> Any:
+        now = ctx.clock.time()
+        return {"tokens": [t.public(now) for t in ctx.tokens.list()]}
+
+    async def post_token() -> Any:
+        try:
+            token = ctx.tokens.create()
+        except TokenError as exc:
+            return JSONResponse(
+                status_code=409, content={"error": {"code": "Conflict", "field": "tokens", "message": str(exc)}}
+            )
+        return {**token.public(ctx.clock.time()), "secret": token.secret}
+
+    async def delete_token(token_id: str) -> Any:
+        try:
+            ctx.tokens.delete(token_id)
+        except TokenError as exc:
+            return JSONResponse(
+                status_code=404, content={"error": {"code": "NotFound", "field": "id", "message": str(exc)}}
+            )
+        return {"deleted": token_id}
+
+    async def get_rate() -> Any:
+        return {"rps": ctx.limiter.rps}
+
+    async def post_rate(request: Request) -> Any:
+        try:
+            data = await request.json()
+        except ValueError:
+            return bad_request("body", 'the body must be JSON like {"rps": 20}')
+        rps = data.get("rps") if isinstance(data, dict) else None
+        if not isinstance(rps, int | float) or isinstance(rps, bool) or rps < 0:
+            return bad_request("rps", f"rps must be a number >= 0 (0 disables), got {rps!r}")
+        ctx.limiter.set_rate(float(rps))
+        return {"rps": ctx.limiter.rps}
+
+    router.add_api_route("/requests", get_requests, methods=["GET"])
+    router.add_api_route("/requests", clear_requests, methods=["DELETE"])
+    router.add_api_route("/faults", get_faults, methods=["GET"])
+    router.add_api_route("/faults", post_faults, methods=["POST"])
+    router.add_api_route("/faults", delete_faults, methods=["DELETE"])
+    router.add_api_route("/tokens", get_tokens, methods=["GET"])
+    router.add_api_route("/tokens", post_token, methods=["POST"])
+    router.add_api_route("/tokens/{token_id}", delete_token, methods=["DELETE"])
+    router.add_api_route("/rate-limit", get_rate, methods=["GET"])
+    router.add_api_route("/rate-limit", post_rate, methods=["POST"])
+    app.include_router(router)
+
+    def _reset() -> None:
+        ctx.requests.clear()
+        ctx.faults.clear()
+
+    ctx.control.on_reset(_reset)
