@@ -9,7 +9,7 @@ Public API (stable; ``sim.vector``, sweeps, reports and the CLI build on it):
 - :class:`RunResult` — per-activation columns (numpy arrays, one entry per activation request, see
   :data:`COLUMNS`), :meth:`RunResult.records`, :meth:`RunResult.aggregates`, :meth:`RunResult.to_json`.
 
-What the engine puts on the heap: the request of each activation (each request schedules the next one, so the heap
+What the engine runs as events: the request of each activation (a pre-sorted :meth:`Kernel.source`, so the heap
 stays small), the approver's decision or the 24 h approval expiry [E-APPRV], and the Entra membership add, where
 the per-enterprise-app fast-path throttle admits activations in time order [E-AWS][E-PIMG]. Everything after the
 admission follows in closed form from :mod:`sim.rules` (one implementation of each timing rule), so an activation
@@ -38,6 +38,7 @@ import heapq
 import itertools
 import json
 import math
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -109,13 +110,19 @@ class Kernel:
     ``schedule(time, callback, arg)`` queues ``callback(arg)`` at ``time``; :meth:`run` pops events in
     ``(time, seq)`` order, sets :attr:`now` to each event's time and calls it. Callbacks may schedule more events,
     but never in the past. :attr:`processed` counts the events run.
+
+    :meth:`source` adds one pre-sorted stream of events (e.g. activation requests) that is merged with the heap
+    instead of being pushed onto it; at equal times a source event runs before heap events.
     """
 
-    __slots__ = ("_queue", "_seq", "now", "processed")
+    __slots__ = ("_queue", "_seq", "_src_cb", "_src_i", "_src_times", "now", "processed")
 
     def __init__(self, start: float = 0.0) -> None:
         self._queue: list[tuple[float, int, Callable[[int], None], int]] = []
         self._seq = itertools.count()
+        self._src_times: list[float] = []
+        self._src_cb: Callable[[int], None] = _no_source
+        self._src_i = 0
         self.now = start
         self.processed = 0
 
@@ -125,34 +132,65 @@ class Kernel:
             raise ValueError(f"cannot schedule an event at {time} before now ({self.now})")
         heapq.heappush(self._queue, (time, next(self._seq), callback, arg))
 
+    def source(self, times: list[float], callback: Callable[[int], None]) -> None:
+        """Feed ``callback(i)`` at ``times[i]`` for every ``i``; ``times`` must be sorted and not before now.
+
+        Only one source may be pending at a time.
+        """
+        if self._src_i < len(self._src_times):
+            raise ValueError("a source is already pending; run it first")
+        if times and (times[0] < self.now or bool(np.any(np.diff(np.asarray(times)) < 0))):
+            raise ValueError("source times must be sorted and not before now")
+        self._src_times, self._src_cb, self._src_i = times, callback, 0
+
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._src_times) - self._src_i
 
     def peek(self) -> float:
-        """Return the time of the next event, or ``inf`` when the queue is empty."""
-        return self._queue[0][0] if self._queue else INF
+        """Return the time of the next event, or ``inf`` when there is none."""
+        top = self._queue[0][0] if self._queue else INF
+        return min(top, self._src_times[self._src_i]) if self._src_i < len(self._src_times) else top
 
     def step(self) -> None:
         """Run the next event; raise ``IndexError`` when there is none."""
-        time, _, callback, arg = heapq.heappop(self._queue)
-        self.now = time
-        self.processed += 1
-        callback(arg)
+        if not self.run(self.peek(), limit=1):
+            raise IndexError("no events left")
 
-    def run(self, until: float = INF) -> int:
-        """Run events with time ``<= until`` in order; return how many ran."""
+    def run(self, until: float = INF, limit: int = -1) -> int:
+        """Run events with time ``<= until`` in order (at most ``limit`` when >= 0); return how many ran."""
         queue = self._queue
         pop = heapq.heappop
+        times = self._src_times
+        feed = self._src_cb
+        i = self._src_i
+        m = len(times)
+        nxt = times[i] if i < m else INF
         ran = 0
-        while queue and queue[0][0] <= until:
-            time, _, callback, arg = pop(queue)
-            self.now = time
-            callback(arg)
+        while ran != limit:
+            top = queue[0][0] if queue else INF
+            if nxt <= top:
+                if nxt == INF or nxt > until:
+                    break
+                self.now = nxt
+                i += 1
+                self._src_i = i
+                feed(i - 1)
+                nxt = times[i] if i < m else INF
+            else:
+                if top > until:
+                    break
+                time, _, callback, arg = pop(queue)
+                self.now = time
+                callback(arg)
             ran += 1
         self.processed += ran
-        if until != INF and until > self.now:
+        if until != INF and until > self.now and limit < 0:
             self.now = until
         return ran
+
+
+def _no_source(i: int) -> None:
+    raise IndexError(f"no source event {i}")
 
 
 @dataclass(frozen=True)
@@ -340,42 +378,56 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
         rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
     )
     n = smp.n
+    approval = s.approval_required
+    worst_case_user = population.behaviour == "worst_case"
+    single_app = population.apps == 1
+    unused: list[Any] = []
     request = smp.request.tolist()
-    app = smp.app.tolist()
+    app = unused if single_app else smp.app.tolist()
     requested = smp.requested.tolist()
-    approver_delay = smp.approver_delay.tolist()
-    denied = smp.denied.tolist()
+    approver_delay = smp.approver_delay.tolist() if approval else unused
+    denied = smp.denied.tolist() if approval else unused
     add_latency = smp.add_latency.tolist()
     remove_latency = smp.remove_latency.tolist()
     fast_latency = smp.fast_latency.tolist()
-    signin_delay = smp.signin_delay.tolist()
-    launch_delay = smp.launch_delay.tolist()
+    signin_delay = unused if worst_case_user else smp.signin_delay.tolist()
+    launch_delay = unused if worst_case_user else smp.launch_delay.tolist()
     deactivate_after = smp.deactivate_after.tolist()
 
-    outcome = [0] * n
-    decision = [NAN] * n
-    start = [NAN] * n
-    intended_end = [NAN] * n
-    self_deactivated = [False] * n
-    refused = [False] * n
-    entra_add = [NAN] * n
-    entra_remove = [NAN] * n
-    path = [0] * n
-    idc_start = [NAN] * n
-    idc_end = [NAN] * n
-    signin = [NAN] * n
-    first_launch = [NAN] * n
-    launches = [0] * n
-    effective_end = [NAN] * n
-    latest = [NAN] * n
-    worst_end = [NAN] * n
+    # typed arrays: item writes as cheap as a list's, and numpy views them without a copy at the end
+    def floats() -> array[float]:
+        return array("d", [NAN]) * n
+
+    def small() -> array[int]:
+        return array("b", [0]) * n
+
+    outcome = small()
+    decision = floats()
+    start = floats()
+    intended_end = floats()
+    self_deactivated = small()
+    refused = small()
+    entra_add = floats()
+    entra_remove = floats()
+    path = small()
+    idc_start = floats()
+    idc_end = floats()
+    signin = floats()
+    first_launch = floats()
+    launches = array("q", [0]) * n
+    effective_end = floats()
+    latest = floats()
+    worst_end = floats()
 
     kernel = Kernel()
     schedule = kernel.schedule
+    # activations are scheduled straight onto the kernel's heap: their times are never in the past
+    queue = kernel._queue
+    push = heapq.heappush
+    next_seq = kernel._seq.__next__
     throttles = [rules.FastPathThrottle.from_settings(s) for _ in range(population.apps)]
-    approval = s.approval_required
+    admit_single = throttles[0].admit
     enforce_min = s.enforce_min_active
-    worst_case_user = population.behaviour == "worst_case"
     relaunch = population.relaunch
     max_launches = population.max_launches
     idc_membership = rules.idc_membership
@@ -390,17 +442,15 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
         after = deactivate_after[i]
         if after < requested[i]:
             if enforce_min and after < MIN_ACTIVE_BEFORE_DEACTIVATE:
-                refused[i] = True
+                refused[i] = 1
             else:
                 end = t + after
-                self_deactivated[i] = True
+                self_deactivated[i] = 1
         intended_end[i] = end
         entra_remove[i] = end + remove_latency[i]
-        schedule(t + add_latency[i], on_entra_add, i)
+        push(queue, (t + add_latency[i], next_seq(), on_entra_add, i))
 
     def on_request(i: int) -> None:
-        if i + 1 < n:
-            schedule(request[i + 1], on_request, i + 1)
         if not approval:
             activate(i, kernel.now)
             return
@@ -419,7 +469,7 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
     def on_entra_add(i: int) -> None:
         t = kernel.now
         entra_add[i] = t
-        fast = throttles[app[i]].admit(t)
+        fast = admit_single(t) if single_app else throttles[app[i]].admit(t)
         end = intended_end[i]
         m = idc_membership(t, entra_remove[i], end, fast, fast_latency[i], s)
         if m is None:
@@ -452,34 +502,37 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
             launch = role_end
         launches[i] = count
 
-    if n:
-        schedule(request[0], on_request, 0)
+    kernel.source(request, on_request)
     kernel.run()
 
     f64 = np.float64
+
+    def view(a: array[Any], dtype: type[np.generic]) -> np.ndarray:
+        return np.frombuffer(a, dtype=dtype) if n else np.empty(0, dtype=dtype)
+
     cols: dict[str, np.ndarray] = {
         "id": np.arange(n, dtype=np.int64),
         "app": np.asarray(smp.app, dtype=np.int64),
         "request": smp.request.astype(f64),
-        "outcome": np.asarray(outcome, dtype=np.int8),
-        "decision": np.asarray(decision, dtype=f64),
-        "start": np.asarray(start, dtype=f64),
+        "outcome": view(outcome, np.int8),
+        "decision": view(decision, f64),
+        "start": view(start, f64),
         "requested": smp.requested.astype(f64),
-        "intended_end": np.asarray(intended_end, dtype=f64),
-        "self_deactivated": np.asarray(self_deactivated, dtype=bool),
-        "deactivation_refused": np.asarray(refused, dtype=bool),
-        "entra_add": np.asarray(entra_add, dtype=f64),
-        "entra_remove": np.asarray(entra_remove, dtype=f64),
-        "path": np.asarray(path, dtype=np.int8),
+        "intended_end": view(intended_end, f64),
+        "self_deactivated": view(self_deactivated, np.int8).astype(bool),
+        "deactivation_refused": view(refused, np.int8).astype(bool),
+        "entra_add": view(entra_add, f64),
+        "entra_remove": view(entra_remove, f64),
+        "path": view(path, np.int8),
         "fast_latency": smp.fast_latency.astype(f64),
-        "idc_start": np.asarray(idc_start, dtype=f64),
-        "idc_end": np.asarray(idc_end, dtype=f64),
-        "signin": np.asarray(signin, dtype=f64),
-        "first_launch": np.asarray(first_launch, dtype=f64),
-        "launches": np.asarray(launches, dtype=np.int64),
-        "effective_end": np.asarray(effective_end, dtype=f64),
-        "latest_launch": np.asarray(latest, dtype=f64),
-        "worst_effective_end": np.asarray(worst_end, dtype=f64),
+        "idc_start": view(idc_start, f64),
+        "idc_end": view(idc_end, f64),
+        "signin": view(signin, f64),
+        "first_launch": view(first_launch, f64),
+        "launches": view(launches, np.int64),
+        "effective_end": view(effective_end, f64),
+        "latest_launch": view(latest, f64),
+        "worst_effective_end": view(worst_end, f64),
     }
     cols["time_to_access"] = cols["idc_start"] - cols["request"]
     cols["overhang"] = cols["worst_effective_end"] - cols["intended_end"]
