@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "sim.cli_bound",
     "sim.cli_run",
     "sim.cli_check",
+    "sim.cli_sweep",
 ]
 
 for _name in COMMAND_MODULES:
