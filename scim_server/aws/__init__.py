@@ -32,6 +32,7 @@ __all__ = [
     "StoreDirectory",
     "aws_config",
     "install",
+    "track_history",
 ]
 
 DUMMY_REGION = "us-east-1"
