@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "sim.cli_run",
     "sim.cli_check",
     "sim.cli_sweep",
+    "sim.cli_serve",
 ]
 
 for _name in COMMAND_MODULES:

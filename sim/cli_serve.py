@@ -1,0 +1,106 @@
+"""``jitbox serve``: run the fakes over HTTP until Ctrl-C (see :mod:`sim.serve`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from scim_server.app import ScimOptions
+from sim.clock import ClockError, clock_from_spec
+from sim.serve import ServeError, start_sandbox
+
+__all__ = ["register", "serve"]
+
+
+def serve(
+    clock: Annotated[str, typer.Option("--clock", help="manual | wall | scaled:N (N virtual seconds per second)")] = (
+        "manual"
+    ),
+    host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Identity Center (SCIM) port; 0 picks a free one")] = 0,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="SQLite file keeping the store across restarts (write-through)")
+    ] = None,
+    config_out: Annotated[
+        Path | None, typer.Option("--config-out", help="write the config JSON (scim_url, scim_token, ...) here")
+    ] = None,
+    token: Annotated[str | None, typer.Option("--token", help="SCIM bearer secret to use when none exists yet")] = None,
+    rate_limit: Annotated[
+        float, typer.Option("--rate-limit", help="SCIM requests/second before 429 (UNCONFIRMED default); 0 = off")
+    ] = 20.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="seed for ids, tenant id and token")] = None,
+) -> None:
+    """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) until Ctrl-C."""
+    if not 0 <= port <= 65535:
+        _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
+    if rate_limit < 0:
+        _fail(f"--rate-limit {rate_limit}: must be >= 0 (0 disables the limit)")
+    try:
+        the_clock = clock_from_spec(clock)
+    except ClockError as exc:
+        _fail(str(exc))
+    if config_out is not None and config_out.parent and not config_out.parent.exists():
+        _fail(f"--config-out {config_out}: directory {config_out.parent} does not exist")
+    try:
+        sandbox = start_sandbox(
+            the_clock,
+            host=host,
+            scim_port=port,
+            state_path=state,
+            seed=seed,
+            token=token,
+            scim_options=ScimOptions(rate_limit_rps=rate_limit),
+        )
+    except ServeError as exc:
+        _fail(f"--host/--port: {exc}")
+    except Exception as exc:  # e.g. an unreadable --state file
+        _fail(f"could not start: {type(exc).__name__}: {exc}")
+    with sandbox:
+        cfg = sandbox.config()
+        _print_config(cfg)
+        if config_out is not None:
+            config_out.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+            typer.echo(f"config written to {config_out}")
+        typer.echo("Ctrl-C to stop.")
+        _wait_for_signal()
+    typer.echo("stopped.")
+
+
+def _print_config(cfg: dict[str, Any]) -> None:
+    typer.echo(f"clock        {cfg.get('clock')}")
+    typer.echo(f"SCIM URL     {cfg['scim_url']}")
+    typer.echo(f"SCIM token   {cfg['scim_token']}")
+    typer.echo(f"sandbox      {cfg['scim_sandbox_url']}")
+    for key, value in cfg.items():
+        if key not in ("clock", "scim_url", "scim_token", "scim_sandbox_url", "tenant_id") and isinstance(value, str):
+            typer.echo(f"{key:<22} {value}")
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"jitbox serve: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` to the ``jitbox`` command line."""
+    app.command("serve")(serve)
