@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import distributed
+import pytest
 from typer.testing import CliRunner
 
 from sim.bounds import worst_case
