@@ -1,0 +1,162 @@
+"""One fake Entra tenant: directory + PIM + audit log + provisioning jobs, sharing one lock and one clock.
+
+``Tenant.seed_world(world)`` builds the seeded world (:mod:`pim_fake.world`); ``Tenant.add_job(...)`` attaches a
+provisioning job for an enterprise application, targeting any SCIM base URL and token.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import httpx2
+
+from pim_fake.audit import AuditLog
+from pim_fake.directory import Directory, ServicePrincipal, User
+from pim_fake.errors import GraphError
+from pim_fake.pim import ELIGIBILITY, Pim
+from pim_fake.provisioning import EngineOptions, ProvisioningJob, ScimTarget
+from pim_fake.world import WorldError
+from sim.clock import Clock
+from sim.settings import Settings
+
+__all__ = ["Tenant"]
+
+
+class Tenant:
+    """Everything one fake Entra tenant holds."""
+
+    def __init__(self, clock: Clock, settings: Settings | None = None, seed: int = 0) -> None:
+        self.clock = clock
+        self.settings = settings or Settings()
+        self.seed = seed
+        self.lock = threading.RLock()
+        self._setup()
+
+    def _setup(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.directory = Directory(self.rng, self.clock.now)
+        self.audit = AuditLog(self.directory.new_id, self.clock.now)
+        self.pim = Pim(self.directory, self.clock, self.settings, self.audit, self._on_activation, self.lock)
+        self.jobs: dict[str, ProvisioningJob] = {}
+
+    def _on_activation(self, group_id: str, user_id: str, at: float) -> None:
+        for job in list(self.jobs.values()):
+            job.on_activation(group_id, user_id, at)
+
+    def reset(self) -> None:
+        """Drop all state (the sandbox's reset hook); call :meth:`seed_world` again to repopulate."""
+        with self.lock:
+            for job in self.jobs.values():
+                job.pause()
+            self._setup()
+
+    # --- provisioning ------------------------------------------------------------------------------------------
+    def add_job(
+        self,
+        sp_id: str,
+        target: ScimTarget,
+        *,
+        client: httpx2.Client | None = None,
+        options: EngineOptions | None = None,
+        seed: int | None = None,
+    ) -> ProvisioningJob:
+        """Attach a provisioning job to the enterprise application ``sp_id`` (not started)."""
+        sp = self.directory.service_principal(sp_id)
+        job = ProvisioningJob(
+            self.directory,
+            sp,
+            self.lock,
+            self.clock,
+            self.settings,
+            target,
+            client=client,
+            options=options,
+            seed=self.seed if seed is None else seed,
+        )
+        self.jobs[sp.id] = job
+        return job
+
+    def job(self, sp_id: str, job_id: str | None = None) -> ProvisioningJob:
+        """Return the job of ``sp_id`` (checking ``job_id`` when given) or raise 404."""
+        self.directory.service_principal(sp_id)
+        job = self.jobs.get(sp_id)
+        if job is None or (job_id is not None and job_id != job.id):
+            raise GraphError(404, "Request_ResourceNotFound", f"Synchronization job {job_id or ''} was not found.")
+        return job
+
+    # --- world -------------------------------------------------------------------------------------------------
+    def seed_world(self, world: dict[str, Any]) -> dict[str, str]:
+        """Create the world's identities; return identity name → bearer token (``graph_tokens``)."""
+        with self.lock:
+            tokens: dict[str, str] = {}
+            names: dict[str, str] = {}
+            for i, raw in enumerate(world.get("users", [])):
+                if not isinstance(raw, dict):
+                    raise WorldError(f"users[{i}] must be a table/object")
+                data = {k: v for k, v in raw.items() if k not in ("name", "admin")}
+                try:
+                    user = self.directory.add_user(data, name=raw.get("name"), is_admin=bool(raw.get("admin", False)))
+                except GraphError as exc:
+                    raise WorldError(f"users[{i}]: {exc.message}") from None
+                names[user.name.lower()] = user.id
+                tokens[user.name] = self.directory.mint_token(user.name)
+            for i, raw in enumerate(world.get("clients", [])):
+                name = str(raw.get("name", ""))
+                if not name:
+                    raise WorldError(f"clients[{i}].name is required")
+                self.directory.add_application(name, str(raw.get("displayName", name)))
+                tokens[name] = self.directory.mint_token(name)
+            admin = next((u for u in self.directory.users.values() if u.is_admin), None)
+            groups: dict[str, str] = {}
+            for i, raw in enumerate(world.get("groups", [])):
+                try:
+                    group = self.directory.add_group(
+                        {k: v for k, v in raw.items() if k in ("displayName", "description")}
+                    )
+                except GraphError as exc:
+                    raise WorldError(f"groups[{i}]: {exc.message}") from None
+                groups[group.displayName.lower()] = group.id
+                for m in raw.get("members", []):
+                    self.directory.add_member(group.id, _resolve(names, m, f"groups[{i}].members"), via_pim=False)
+                eligible = raw.get("eligible", [])
+                if eligible and admin is None:
+                    raise WorldError(f"groups[{i}].eligible needs an administrator (a user with admin = true)")
+                for m in eligible:
+                    self._seed_eligibility(admin, group.id, _resolve(names, m, f"groups[{i}].eligible"))
+            for i, raw in enumerate(world.get("applications", [])):
+                sp = self.directory.add_service_principal(str(raw.get("displayName", f"application {i}")))
+                for g in raw.get("assigned", []):
+                    gid = groups.get(str(g).lower()) or names.get(str(g).lower())
+                    if gid is None:
+                        raise WorldError(f"applications[{i}].assigned: {g!r} is not a group or user of the world")
+                    self.directory.assign(sp.id, gid)
+            return tokens
+
+    def _seed_eligibility(self, admin: User | None, group_id: str, user_id: str) -> None:
+        assert admin is not None
+        caller = self.directory.tokens[self.directory.mint_token(admin.name)]
+        self.pim.create_request(
+            ELIGIBILITY,
+            {
+                "action": "adminAssign",
+                "accessId": "member",
+                "groupId": group_id,
+                "principalId": user_id,
+                "justification": "seeded eligibility",
+                "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P365D"}},
+            },
+            caller,
+        )
+
+    def identity_center_app(self) -> ServicePrincipal | None:
+        """Return the first enterprise application (the seeded "AWS IAM Identity Center")."""
+        return next(iter(self.directory.service_principals.values()), None)
+
+
+def _resolve(names: dict[str, str], name: Any, where: str) -> str:
+    key = str(name).lower()
+    if key not in names:
+        raise WorldError(f"{where}: {name!r} is not a user of the world (known: {', '.join(sorted(names))})")
+    return names[key]

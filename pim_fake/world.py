@@ -1,0 +1,113 @@
+"""The seeded Entra world: who exists when the fake starts, replaceable by a TOML or JSON file.
+
+Default (from the seed walkthrough [AWS-BLOG] and the recommended setup [E-AWS][E-PIMG]): an administrator, test
+users including the seed's "Rich Roe", the PIM-enabled group "AWS - Amazon EC2 Admin" with Rich eligible as
+member, an "AWS - All users" group holding every test user (so users exist in AWS before they activate), the
+enterprise application "AWS IAM Identity Center" with both groups assigned, and an app-only Graph client
+"automation".
+
+File format (TOML shown; JSON with the same keys works)::
+
+    [[users]]
+    name = "admin"                  # identity name for tokens
+    displayName = "Alex Admin"
+    userPrincipalName = "admin@jitbox.example"
+    admin = true                    # may call admin actions
+    [[groups]]
+    displayName = "AWS - Amazon EC2 Admin"
+    members = []                    # identity names of direct members
+    eligible = ["rich"]             # PIM member eligibility (P365D by default)
+    [[applications]]
+    displayName = "AWS IAM Identity Center"
+    assigned = ["AWS - Amazon EC2 Admin", "AWS - All users"]
+    [[clients]]
+    name = "automation"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_WORLD", "WorldError", "load_world"]
+
+DEFAULT_WORLD: dict[str, Any] = {
+    "users": [
+        {
+            "name": "admin",
+            "displayName": "Alex Admin",
+            "givenName": "Alex",
+            "surname": "Admin",
+            "userPrincipalName": "admin@jitbox.example",
+            "admin": True,
+        },
+        {
+            "name": "rich",
+            "displayName": "Rich Roe",
+            "givenName": "Rich",
+            "surname": "Roe",
+            "userPrincipalName": "rich.roe@jitbox.example",
+        },
+        {
+            "name": "jane",
+            "displayName": "Jane Doe",
+            "givenName": "Jane",
+            "surname": "Doe",
+            "userPrincipalName": "jane.doe@jitbox.example",
+        },
+        {
+            "name": "mateo",
+            "displayName": "Mateo Jackson",
+            "givenName": "Mateo",
+            "surname": "Jackson",
+            "userPrincipalName": "mateo.jackson@jitbox.example",
+        },
+    ],
+    "groups": [
+        {
+            "displayName": "AWS - Amazon EC2 Admin",
+            "description": "PIM for Groups: just-in-time EC2 administrators",
+            "members": [],
+            "eligible": ["rich"],
+        },
+        {
+            "displayName": "AWS - All users",
+            "description": "Always assigned so users exist in IAM Identity Center before they activate",
+            "members": ["rich", "jane", "mateo"],
+            "eligible": [],
+        },
+    ],
+    "applications": [
+        {"displayName": "AWS IAM Identity Center", "assigned": ["AWS - Amazon EC2 Admin", "AWS - All users"]},
+    ],
+    "clients": [{"name": "automation", "displayName": "JIT automation (app-only)"}],
+}
+
+
+class WorldError(ValueError):
+    """A world file that cannot be read or refers to unknown names; the message names the field."""
+
+
+def load_world(path: str | Path | None) -> dict[str, Any]:
+    """Return the world mapping from a ``.toml``/``.json`` file, or :data:`DEFAULT_WORLD` when ``path`` is None."""
+    if path is None:
+        return DEFAULT_WORLD
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorldError(f"world file {str(p)!r}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise WorldError(f"world file {str(p)!r} is not valid {p.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise WorldError(f"world file {str(p)!r}: the top level must be a table/object")
+    unknown = sorted(set(data) - {"users", "groups", "applications", "clients"})
+    if unknown:
+        raise WorldError(
+            f"world file {str(p)!r}: unknown key {unknown[0]!r} (known: users, groups, applications, clients)"
+        )
+    return data
