@@ -131,12 +131,13 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
             problems.append(str(exc))
             continue
         variants.append({**raw, "settings": merged})
-    if problems:
-        raise ScenarioError("\n".join(problems))
     try:
-        return Scenario.model_validate({**data, "settings": settings, "variants": variants, "source": source})
+        scenario = Scenario.model_validate({**data, "settings": settings, "variants": variants, "source": source})
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, source)) from None
+        problems.append(_format_errors(exc, source))
+    if problems:  # every problem in the file at once, settings first
+        raise ScenarioError("\n".join(problems))
+    return scenario
 
 
 def load_scenario(path_or_name: str | Path) -> Scenario:

@@ -1,0 +1,100 @@
+"""Pins ``jitbox run``, ``jitbox demo`` and ``jitbox scenarios`` as a user calls them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sim.cli import app
+
+runner = CliRunner()
+
+
+def test_run_by_name_prints_summary_timeline_and_windows() -> None:
+    result = runner.invoke(app, ["run", "seed-blog"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "jitbox simulation" in out and "seed-blog" in out
+    for step in ("request", "Entra member", "Identity Center member", "portal sign-in", "Identity Center removal"):
+        assert step in out
+    assert "latest launch" in out and "effective end" in out
+    assert "seed-style window             10h" in out
+    assert "10h 40m 10s" in out  # closed-form worst case with the deprovisioning wait
+
+
+def test_run_writes_json_with_every_record_and_same_seed_same_bytes(tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
+    assert runner.invoke(app, ["run", "incident-burst", "--json", str(a)]).exit_code == 0
+    assert runner.invoke(app, ["run", "incident-burst", "--json", str(b)]).exit_code == 0
+    assert runner.invoke(app, ["run", "incident-burst", "--seed", "99", "--json", str(c)]).exit_code == 0
+    assert a.read_bytes() == b.read_bytes() != c.read_bytes()
+    doc = json.loads(a.read_text())
+    assert doc["scenario"] == "incident-burst" and len(doc["runs"]) == 2
+    first = doc["runs"][0]
+    assert len(first["records"]) == 30
+    assert {"time_to_access", "overhang", "latest_launch", "idc_start", "idc_end", "path"} <= set(first["records"][0])
+    assert first["aggregates"]["within_bound"] is True
+    assert json.loads(c.read_text())["seed"] == 99
+
+
+def test_run_json_to_stdout_is_pure_json() -> None:
+    result = runner.invoke(app, ["run", "approval", "--json", "-", "--no-records"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert "records" not in doc["runs"][0]
+    assert doc["runs"][0]["aggregates"]["counts"]["approval_expired"] > 0
+
+
+def test_run_by_path_and_timeline_for_a_chosen_activation(tmp_path: Path) -> None:
+    f = tmp_path / "two.toml"
+    f.write_text('name = "two"\n[population]\narrivals = [{ kind = "explicit", times = [0, 60] }]\n', encoding="utf-8")
+    result = runner.invoke(app, ["run", str(f), "--activation", "1"])
+    assert result.exit_code == 0, result.output
+    assert "timeline of activation #1" in result.output
+
+
+def test_run_errors_name_the_problem_and_exit_2(tmp_path: Path) -> None:
+    unknown = runner.invoke(app, ["run", "nope"])
+    assert unknown.exit_code == 2 and "known scenarios" in unknown.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "b"\n[settings]\nportal_session = "91d"\n[population]\narrivals = []\n', encoding="utf-8")
+    res = runner.invoke(app, ["run", str(bad)])
+    assert res.exit_code == 2
+    assert "portal_session = 91d" in res.output and "population.arrivals" in res.output
+    out_of_range = runner.invoke(app, ["run", "seed-blog", "--activation", "100000"])
+    assert out_of_range.exit_code == 2 and "--activation" in out_of_range.output
+    unwritable = runner.invoke(app, ["run", "seed-blog", "--json", str(tmp_path / "missing" / "x.json")])
+    assert unwritable.exit_code == 2 and "--json" in unwritable.output
+
+
+def test_demo_shows_the_seed_windows() -> None:
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "seed-blog" in result.output
+    assert "10h  = activation 1h + portal 8h + permission set 1h" in result.output
+    assert "worst case (closed form)      10h 40m 10s" in result.output
+    assert "timeline of activation" in result.output
+
+
+def test_scenarios_lists_the_shipped_files() -> None:
+    result = runner.invoke(app, ["scenarios"])
+    assert result.exit_code == 0
+    for name in ("seed-blog", "incident-burst", "approval", "revocation-modes"):
+        assert name in result.output
+
+
+def test_console_script_output_is_plain_when_not_a_tty() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sim.cli import main; main()", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b[" not in proc.stdout  # no escape codes in pipes and CI logs
+    assert "10h 40m 10s" in proc.stdout
