@@ -206,12 +206,15 @@ def validate_user(data: Any, *, replacing: bool = False, context: Context | None
         if attr == "emails" and item.get("primary") is not True:
             raise _invalid("the email must be marked primary: true [DG-createuser]")
     ent_key = next((k for k in payload if k.lower() == ENTERPRISE_URN.lower()), None)
+    manager_value: str | None = None
     if ent_key is not None:
         ent = payload[ent_key]
         if isinstance(ent, dict):
-            manager = next((v for k, v in ent.items() if k.lower() == "manager"), None)
-            if isinstance(manager, dict) and any(k.lower() == "displayname" for k in manager):
-                raise _invalid("manager.displayName is not supported [DG-createuser]")
+            manager_key = next((k for k in ent if k.lower() == "manager"), None)
+            if manager_key is not None:
+                manager_value = _manager_value(ent[manager_key])
+                # scim2-models requires manager.$ref, which Entra and AWS do not send [E-AWS][DG-patchuser]
+                payload[ent_key] = {k: v for k, v in ent.items() if k != manager_key}
         if ENTERPRISE_URN not in schemas:
             payload["schemas"] = [*schemas, ENTERPRISE_URN]
     user_name = payload.get(keys.get("username", "userName"))
@@ -235,7 +238,28 @@ def validate_user(data: Any, *, replacing: bool = False, context: Context | None
         model = ScimUser.model_validate(payload, scim_ctx=ctx, scim_policy=POLICY)
     except (ValidationError, SCIMException, ValueError, TypeError) as exc:
         raise _invalid(_scim_error_reason(exc)) from None
-    return _dump_user(model)
+    dumped = _dump_user(model)
+    if manager_value is not None:
+        dumped.setdefault(ENTERPRISE_URN, {})["manager"] = {"value": manager_value}
+    return dumped
+
+
+def _manager_value(manager: Any) -> str | None:
+    if manager is None:
+        return None
+    if not isinstance(manager, dict):
+        raise _invalid("manager must be an object like {'value': '<user id>'}")
+    keys = {k.lower(): k for k in manager}
+    if "displayname" in keys:
+        raise _invalid("manager.displayName is not supported [DG-createuser]")
+    if set(keys) - {"value", "$ref"}:
+        raise _invalid("manager may only carry value (and $ref)")
+    value = manager.get(keys.get("value", "value"))
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _invalid("manager.value must be a non-empty string")
+    return value
 
 
 def _dump_user(model: Any) -> dict[str, Any]:
