@@ -137,6 +137,7 @@ def entra_add_member(*user_ids: str) -> dict[str, Any]:
 
 def entra_remove_member(*user_ids: str, filter_path: bool = False) -> dict[str, Any]:
     """Return Entra's PATCH /Groups/{id} body removing members (value array, or ``aadOptscim062020`` filter path)."""
+    ops: list[dict[str, Any]]
     if filter_path:
         ops = [{"op": "remove", "path": f'members[value eq "{u}"]'} for u in user_ids]
     else:
