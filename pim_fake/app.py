@@ -604,4 +604,3 @@ def _policy_routes(
                 if p.assignment_id.lower() == assignment_id.lower():
                     return p.assignment_json("policy" in expand, "rules" in expand)
         raise not_found("unifiedRoleManagementPolicyAssignment", assignment_id)
-

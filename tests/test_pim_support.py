@@ -98,9 +98,9 @@ class Sandbox:
         """Return the clock times of group PATCHes carrying member op ``op`` (Add/Remove, any case)."""
         out = []
         for t, method, url, body in self.calls:
-            if method == "PATCH" and "/Groups/" in url and body:
-                if any(o.get("op", "").lower() == op.lower() for o in body.get("Operations", [])):
-                    out.append(t)
+            ops = body.get("Operations", []) if method == "PATCH" and "/Groups/" in url and body else []
+            if any(o.get("op", "").lower() == op.lower() for o in ops):
+                out.append(t)
         return out
 
 
