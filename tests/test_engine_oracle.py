@@ -1,0 +1,44 @@
+"""Holds the event engine equal to the same population model written in SimPy (``bench/bench_sim.py``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+
+from sim.engine import simulate
+from sim.population import Population
+from sim.scenario import load_scenario
+from sim.settings import Settings
+from sim.strategies import populations, seeds, settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ is not an installed package
+from bench.bench_sim import simpy_simulate
+
+INT_COLUMNS = ("outcome", "path", "launches", "self_deactivated", "deactivation_refused")
+
+
+def assert_same(s: Settings, p: Population, seed: int) -> None:
+    engine = simulate(s, p, seed).columns
+    oracle = simpy_simulate(s, p, seed)
+    for key, col in oracle.items():
+        if key in INT_COLUMNS:
+            assert np.array_equal(engine[key], col.astype(engine[key].dtype)), key
+        else:
+            assert np.allclose(engine[key], col, rtol=0.0, atol=1e-6, equal_nan=True), key
+
+
+@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(settings(), populations(), seeds())
+def test_engine_equals_simpy_model_on_random_settings_and_populations(s: Settings, p: Population, seed: int) -> None:
+    assert_same(s, p, seed)
+
+
+def test_engine_equals_simpy_model_on_every_shipped_scenario() -> None:
+    for name in ("seed-blog", "incident-burst", "approval", "revocation-modes", "self-deactivation"):
+        sc = load_scenario(name)
+        for _label, s in sc.runs():
+            assert_same(s, sc.population, sc.seed)
