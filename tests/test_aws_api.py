@@ -436,3 +436,53 @@ def test_sandbox_signin_refuses_unknown_and_disabled_users(sb: Sandbox) -> None:
     assert bad_setting.status_code == 400 and "portal_session" in bad_setting.json()["error"]["message"]
     unknown = sb.http.post("/_sandbox/aws/settings", json={"colour": "blue"})
     assert unknown.status_code == 400 and "colour" in unknown.json()["error"]["message"]
+
+
+# --- sso-oidc device flow --------------------------------------------------------------------------------
+
+
+def test_sso_oidc_device_flow_ends_in_a_portal_token(sb: Sandbox) -> None:
+    alice = sb.user("alice")
+    ps = sb.admin.create_permission_set(InstanceArn=sb.arn, Name="Admin")["PermissionSet"]["PermissionSetArn"]
+    sb.admin.create_account_assignment(
+        InstanceArn=sb.arn,
+        TargetId=ACCOUNT,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=alice,
+    )
+    sb.advance(5)
+    oidc = boto3.client("sso-oidc", **boto3_kwargs(sb.url))
+    client = oidc.register_client(clientName="jit-cli", clientType="public")
+    auth = oidc.start_device_authorization(
+        clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl="https://d-example.awsapps.com/start"
+    )
+    assert auth["expiresIn"] == 600 and auth["interval"] == 1
+    grant = "urn:ietf:params:oauth:grant-type:device_code"
+    args = {
+        "clientId": client["clientId"],
+        "clientSecret": client["clientSecret"],
+        "grantType": grant,
+        "deviceCode": auth["deviceCode"],
+    }
+    with pytest.raises(oidc.exceptions.AuthorizationPendingException) as pending:
+        oidc.create_token(**args)
+    assert pending.value.response["error"] == "authorization_pending"
+    approved = sb.http.post("/_sandbox/aws/device/approve", json={"user_code": auth["userCode"], "user_name": "alice"})
+    assert approved.status_code == 200, approved.text
+    token = oidc.create_token(**args)
+    assert token["tokenType"] == "Bearer" and token["expiresIn"] == 8 * 3600  # the portal session [UG-uis]
+    assert [a["accountId"] for a in sb.sso.list_accounts(accessToken=token["accessToken"])["accountList"]] == [ACCOUNT]
+    with pytest.raises(oidc.exceptions.InvalidGrantException):
+        oidc.create_token(**args)  # a device code is redeemed once
+    with pytest.raises(oidc.exceptions.InvalidClientException):
+        oidc.create_token(**{**args, "clientSecret": "wrong"})
+    with pytest.raises(oidc.exceptions.UnsupportedGrantTypeException):
+        oidc.create_token(**{**args, "grantType": "refresh_token"})
+    late = oidc.start_device_authorization(
+        clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl="https://x"
+    )
+    sb.advance(600)
+    with pytest.raises(oidc.exceptions.ExpiredTokenException):
+        oidc.create_token(**{**args, "deviceCode": late["deviceCode"]})

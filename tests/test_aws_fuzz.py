@@ -115,3 +115,25 @@ def test_random_portal_requests_never_answer_500(path: str, params: dict[str, st
     assert response.status_code < 500, response.text
     assert response.status_code == 400 or response.status_code == 401, response.text
     assert response.headers["x-amzn-ErrorType"] in ("UnauthorizedException", "InvalidRequestException")
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    path=st.sampled_from(["/client/register", "/device_authorization", "/token"]),
+    body=st.one_of(
+        st.dictionaries(
+            st.sampled_from(
+                ["clientName", "clientType", "clientId", "clientSecret", "startUrl", "grantType", "deviceCode"]
+            ),
+            st.one_of(st.none(), st.integers(), st.text(max_size=12), st.just("public")),
+            max_size=5,
+        ),
+        st.lists(st.integers(), max_size=2),
+    ),
+)
+def test_random_sso_oidc_requests_answer_oauth_errors(path: str, body: Any) -> None:
+    response = CLIENT.post(path, content=json.dumps(body))
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.headers["x-amzn-ErrorType"].endswith("Exception")
+        assert response.json()["error"] and response.json()["error_description"]

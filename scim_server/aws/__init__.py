@@ -17,6 +17,7 @@ from scim_server.store import Store, StoreEvent
 from .errors import AwsError
 from .history import MembershipHistory
 from .identitystore import IdentityStoreApi
+from .oidc import DeviceAuthority
 from .plane import AccessPlane, DisabledUserMode
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def aws_config(base_url: str, identity_store_id: str, instance_arn: str) -> dict
         "AWS_ENDPOINT_URL_IDENTITYSTORE": url,
         "AWS_ENDPOINT_URL_SSO_ADMIN": url,
         "AWS_ENDPOINT_URL_SSO": url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": DUMMY_REGION,
@@ -116,15 +118,22 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     track_history(ctx.store, history)
     plane = AccessPlane(ctx.clock, StoreDirectory(ctx.store), history, seed=ctx.tenant_id, lock=ctx.store.lock)
     identitystore = IdentityStoreApi(ctx.store, lambda: plane.identity_store_id)
-    app.include_router(build_router(plane, identitystore))
+    device = DeviceAuthority(plane)
+    app.include_router(build_router(plane, identitystore, device))
 
     def reset() -> None:
         with plane.lock:
             history.clear()
             plane.reset()
+            device.reset()
 
     ctx.control.on_reset(reset)
     ctx.control.provide_state("access_plane", lambda: json.loads(json.dumps(plane.dump(), default=str)))
     ctx.control.provide_state("membership_history", history.dump)
-    ctx.add_config(lambda base_url: aws_config(base_url, plane.identity_store_id, plane.instance_arn))
+
+    def config(base_url: str) -> dict[str, Any]:
+        device.base_url = base_url
+        return aws_config(base_url, plane.identity_store_id, plane.instance_arn)
+
+    ctx.add_config(config)
     ctx.extras["aws"] = plane

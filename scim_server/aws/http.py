@@ -6,6 +6,8 @@
 - ``GET /assignment/accounts``, ``GET /assignment/roles``, ``GET /federation/credentials``, ``POST /logout`` — the
   portal ``sso`` REST-JSON API, bearer token in ``x-amz-sso_bearer_token`` [BC-sso]. Errors carry the code in the
   ``x-amzn-ErrorType`` header and ``{"message": ...}`` in the body [BC-parsers].
+- ``POST /client/register``, ``/device_authorization``, ``/token`` — ``sso-oidc`` device flow
+  (:mod:`scim_server.aws.oidc`) [BC-oidc].
 - ``/_sandbox/aws/...`` — sandbox controls: sign a user in (returns the portal access token the device flow would
   end with), instance settings, account names, countermeasures, "is this role session still allowed at T".
 
@@ -26,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .errors import AwsError, validation
 from .identitystore import IdentityStoreApi
+from .oidc import DeviceAuthority, oidc_error
 from .pagination import paginate
 from .plane import AccessPlane
 from .ssoadmin import SsoAdminApi
@@ -96,8 +99,9 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def build_router(plane: AccessPlane, identitystore: IdentityStoreApi) -> APIRouter:
-    """Return the router with the JSON 1.1 dispatcher, the portal REST routes and ``/_sandbox/aws``."""
+def build_router(plane: AccessPlane, identitystore: IdentityStoreApi, oidc: DeviceAuthority | None = None) -> APIRouter:
+    """Return the router with the JSON 1.1 dispatcher, the portal and sso-oidc REST routes and ``/_sandbox/aws``."""
+    device = oidc if oidc is not None else DeviceAuthority(plane)
     ssoadmin = SsoAdminApi(plane)
     services: dict[str, dict[str, Handler]] = {
         "AWSIdentityStore": identitystore.operations,
@@ -215,8 +219,57 @@ def build_router(plane: AccessPlane, identitystore: IdentityStoreApi) -> APIRout
 
         return await portal(request, run)
 
+    async def oidc_call(request: Request, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+        request_id = plane.new_request_id()
+        try:
+            body = await _json_body(request)
+            result = await run_in_threadpool(locked(lambda: fn(body)))
+        except AwsError as err:
+            if err.code == "SerializationException":
+                err = oidc_error("InvalidRequestException", err.message)
+            return _rest_error(err, request_id)
+        return JSONResponse(result, headers={"x-amzn-RequestId": request_id})
+
+    @router.post("/client/register", include_in_schema=False)
+    async def register_client(request: Request) -> Response:
+        return await oidc_call(request, device.register_client)
+
+    @router.post("/device_authorization", include_in_schema=False)
+    async def start_device_authorization(request: Request) -> Response:
+        return await oidc_call(request, device.start_device_authorization)
+
+    @router.post("/token", include_in_schema=False)
+    async def create_token(request: Request) -> Response:
+        return await oidc_call(request, device.create_token)
+
+    @router.post("/_sandbox/aws/device/approve", tags=["sandbox"])
+    async def approve_device(request: Request) -> Response:
+        """The browser step of ``aws sso login``: ``{"user_code", "user_id" | "user_name"}`` (or ``?user_code=``)."""
+        try:
+            body = await _json_body(request)
+            code = body.get("user_code") or request.query_params.get("user_code")
+
+            def run() -> dict[str, Any]:
+                return device.approve(code, _user_id(plane, body))
+
+            result = await run_in_threadpool(locked(run))
+        except AwsError as err:
+            return _sandbox_error(err)
+        return JSONResponse(result)
+
     _sandbox_routes(router, plane, locked)
     return router
+
+
+def _user_id(plane: AccessPlane, body: dict[str, Any]) -> Any:
+    """Return ``body["user_id"]``, or the id of the user named ``body["user_name"]``."""
+    user_id = body.get("user_id")
+    if user_id is None and isinstance(body.get("user_name"), str):
+        store = getattr(plane.directory, "store", None)
+        user_id = store.user_id_by_name(body["user_name"]) if store is not None else None
+        if user_id is None:
+            raise AwsError("ResourceNotFoundException", f"no user with userName {body['user_name']!r}", 404)
+    return user_id
 
 
 def _sandbox_routes(router: APIRouter, plane: AccessPlane, locked: Callable[[Callable[[], Any]], Any]) -> None:
@@ -233,13 +286,7 @@ def _sandbox_routes(router: APIRouter, plane: AccessPlane, locked: Callable[[Cal
         """Sign a user in to the access portal; body ``{"user_id"}`` or ``{"user_name"}``; returns the token."""
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            user_id = body.get("user_id")
-            if user_id is None and isinstance(body.get("user_name"), str):
-                store = getattr(plane.directory, "store", None)
-                user_id = store.user_id_by_name(body["user_name"]) if store is not None else None
-                if user_id is None:
-                    raise AwsError("ResourceNotFoundException", f"no user with userName {body['user_name']!r}", 404)
-            session = plane.sign_in(user_id)
+            session = plane.sign_in(_user_id(plane, body))
             end = plane.session_end(session)
             return {
                 "accessToken": session.token,

@@ -284,7 +284,8 @@ class AccessPlane:
     def _hex(self, n: int) -> str:
         return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))
 
-    def _chars(self, alphabet: str, n: int) -> str:
+    def random_chars(self, alphabet: str, n: int) -> str:
+        """Return ``n`` characters of ``alphabet`` drawn from the seed (tokens, keys, codes)."""
         return "".join(self._rng.choice(alphabet) for _ in range(n))
 
     def new_request_id(self) -> str:
@@ -599,7 +600,7 @@ class AccessPlane:
             )
         if status != "ENABLED":
             raise unauthorized(f"User {user_id} is disabled and cannot sign in")
-        token = "aoa" + self._chars(string.ascii_letters + string.digits, 61)
+        token = "aoa" + self.random_chars(string.ascii_letters + string.digits, 61)
         session = PortalSession(token, user_id, self.now(), self.settings.portal_session)
         self.portal_sessions[token] = session
         return session
@@ -652,11 +653,11 @@ class AccessPlane:
             raise forbidden()
         s = self.settings.model_copy(update={"permission_set_session": ps.session_seconds})
         expiration = role_session_end(t, math.inf, s)
-        key = "ASIA" + self._chars(string.ascii_uppercase + "234567", 16)
+        key = "ASIA" + self.random_chars(string.ascii_uppercase + "234567", 16)
         role = RoleSession(
             access_key_id=key,
-            secret_access_key=self._chars(string.ascii_letters + string.digits + "+/", 40),
-            session_token=self._chars(string.ascii_letters + string.digits + "+/", 120),
+            secret_access_key=self.random_chars(string.ascii_letters + string.digits + "+/", 40),
+            session_token=self.random_chars(string.ascii_letters + string.digits + "+/", 120),
             user_id=session.user_id,
             account_id=account_id,
             permission_set_arn=ps.arn,
