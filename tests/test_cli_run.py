@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.engine import RunResult
+from sim.population import Population
+from sim.settings import Settings
 
 runner = CliRunner()
 
@@ -98,3 +102,13 @@ def test_console_script_output_is_plain_when_not_a_tty() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "\x1b[" not in proc.stdout  # no escape codes in pipes and CI logs
     assert "10h 40m 10s" in proc.stdout
+
+
+def test_pytest_plugin_fixtures_run_scenarios_and_settings(
+    jitbox_run: Callable[..., dict[str, RunResult]], jitbox_simulate: Callable[..., RunResult]
+) -> None:
+    runs = jitbox_run("revocation-modes", seed=2)
+    assert runs["base"].seed == 2 and "launch_check" in runs
+    assert runs["launch_check"].worst_window() < runs["base"].worst_window()
+    r = jitbox_simulate(Settings(), Population.burst(7), seed=1)
+    assert r.n == 7
