@@ -201,3 +201,15 @@ def test_bad_sweep_file_names_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(SweepError, match="cannot read"):
         load_sweep_file(tmp_path / "missing.toml")
     assert make_executor("serial").name == "serial"
+
+
+def test_dask_cluster_with_worker_processes_gives_the_same_results() -> None:
+    spec = make_spec({**GRID, "activation_max": ["1h"], "portal_session": ["8h"]})
+    with (
+        dask_api.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        dask_api.Client(cluster) as client,
+    ):
+        dask = run_sweep(spec, DaskExecutor(client=client), chunk_size=2)
+    assert dask.to_json() == run_sweep(spec, SerialExecutor()).to_json()
