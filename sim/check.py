@@ -82,6 +82,8 @@ class Limits:
     max_window: float | None = None
     max_time_to_access: float | None = None
     access_path: AccessPath = AccessPath.FAST
+    all_modes: bool = False
+    """Check the window under every entitlement mode (which one AWS uses is UNCONFIRMED) and keep the worst."""
 
     def is_empty(self) -> bool:
         """Return True when no limit is set."""
@@ -176,9 +178,14 @@ class CheckResult:
         lines = []
         if self.limits.max_window is not None:
             status = "ok  " if self.window <= self.limits.max_window else "FAIL"
+            modes = (
+                f"; worst of all entitlement modes: {self.settings.entitlement_mode.value}"
+                if self.limits.all_modes
+                else ""
+            )
             lines.append(
                 f"{status} window: worst-case access ends {f(self.window)} after activation start "
-                f"(limit {f(self.limits.max_window)})"
+                f"(limit {f(self.limits.max_window)}{modes})"
             )
         if self.limits.max_time_to_access is not None:
             status = "ok  " if self.time_to_access <= self.limits.max_time_to_access else "FAIL"
@@ -203,6 +210,7 @@ class CheckResult:
                 "max_window": self.limits.max_window,
                 "max_time_to_access": self.limits.max_time_to_access,
                 "access_path": self.limits.access_path.value,
+                "all_modes": self.limits.all_modes,
             },
             "bound": self.bound.as_dict(),
             "violations": [
@@ -398,7 +406,9 @@ def _violation(
 
 
 def _nearest_combination(s: Settings, limits: Limits) -> tuple[list[Fix], float | None]:
-    """Return the changes to the nearest advise-grid combination meeting ``limits`` (same mode) and its window.
+    """Return the changes to the nearest advise-grid combination meeting ``limits`` and its window.
+
+    The mode stays ``s``'s, or with ``limits.all_modes`` the combination must meet the limit under every mode.
 
     Nearest = fewest changed settings and added countermeasures, then the smallest total log-ratio of the changed
     durations. Returns ``([], None)`` when no grid combination meets the limits.
@@ -416,8 +426,9 @@ def _nearest_combination(s: Settings, limits: Limits) -> tuple[list[Fix], float 
         activations=grid["activation_max"],
         portals=grid["portal_session"],
         permission_sets=grid["permission_set_session"],
-        modes=(s.entitlement_mode,),
+        modes=tuple(EntitlementMode) if limits.all_modes else (s.entitlement_mode,),
         countermeasure_sets=sets,
+        robust=limits.all_modes,
     )
     if not rows:
         return [], None
@@ -442,8 +453,20 @@ def _nearest_combination(s: Settings, limits: Limits) -> tuple[list[Fix], float 
     return fixes, best.window
 
 
+def _worst_mode(s: Settings) -> Settings:
+    """Return ``s`` under the entitlement mode with the longest worst-case window (the first of equals)."""
+    variants = [s if m is s.entitlement_mode else s.replace(entitlement_mode=m) for m in EntitlementMode]
+    return max(variants, key=lambda v: worst_case(v).effective_end)
+
+
 def check(s: Settings, limits: Limits) -> CheckResult:
-    """Return whether ``s`` meets ``limits``, and for each broken limit the breaking hop and the fixes."""
+    """Return whether ``s`` meets ``limits``, and for each broken limit the breaking hop and the fixes.
+
+    With ``limits.all_modes`` the window is the longest under the three entitlement modes, its hops are those of
+    that mode, and every proposed fix must meet the limit under all three.
+    """
+    if limits.all_modes:
+        s = _worst_mode(s)
     b = worst_case(s)
     window = b.effective_end
     tta = time_to_access(s, limits.access_path)
@@ -451,6 +474,8 @@ def check(s: Settings, limits: Limits) -> CheckResult:
     if limits.max_window is not None and window > limits.max_window:
 
         def window_metric(x: Settings) -> float:
+            if limits.all_modes:
+                return max(worst_case(x.replace(entitlement_mode=m)).effective_end for m in EntitlementMode)
             return worst_case(x).effective_end
 
         fixes = _duration_fixes(s, _WINDOW_KNOBS, window_metric, limits.max_window)
@@ -458,7 +483,9 @@ def check(s: Settings, limits: Limits) -> CheckResult:
         combined: list[Fix] = []
         combined_window: float | None = None
         if not any(fx.proposed is not None and fx.configurable for fx in fixes):
-            combined, combined_window = _nearest_combination(s, Limits(max_window=limits.max_window))
+            combined, combined_window = _nearest_combination(
+                s, Limits(max_window=limits.max_window, all_modes=limits.all_modes)
+            )
         violations.append(
             _violation("max_window", limits.max_window, window, window_hops(s, b), fixes, combined, combined_window)
         )
@@ -516,7 +543,7 @@ def load_check_file(path: Path) -> tuple[Settings, Limits]:
 
     The file holds :class:`sim.settings.Settings` fields (durations as strings such as ``"1h"`` or ``"PT8H"``),
     either at the top level or in a ``[settings]`` table (so a scenario file works too), and optionally a
-    ``[limits]`` table with ``max_window``, ``max_time_to_access`` and ``access_path``. Raises :class:`CheckError`
+    ``[limits]`` table with ``max_window``, ``max_time_to_access``, ``access_path`` and ``all_modes``. Raises :class:`CheckError`
     naming the file and field for unreadable files, TOML errors and bad values.
     """
     try:
@@ -541,11 +568,15 @@ def load_check_file(path: Path) -> tuple[Settings, Limits]:
         settings = load_settings(table, where=where)
     except SettingsError as exc:
         raise CheckError(f"{path}: invalid settings:\n{exc}") from None
-    unknown = sorted(set(limits_table) - {"max_window", "max_time_to_access", "access_path"})
+    unknown = sorted(set(limits_table) - {"max_window", "max_time_to_access", "access_path", "all_modes"})
     if unknown:
         raise CheckError(
-            f"{path}: limits.{unknown[0]}: unknown limit; known limits are max_window, max_time_to_access, access_path"
+            f"{path}: limits.{unknown[0]}: unknown limit; known limits are max_window, max_time_to_access, "
+            "access_path, all_modes"
         )
+    all_modes = limits_table.get("all_modes", False)
+    if not isinstance(all_modes, bool):
+        raise CheckError(f"{path}: limits.all_modes: must be true or false, got {all_modes!r}")
     limits = Limits(
         max_window=_limit_seconds(limits_table["max_window"], f"{path}: limits.max_window")
         if "max_window" in limits_table
@@ -554,6 +585,7 @@ def load_check_file(path: Path) -> tuple[Settings, Limits]:
         if "max_time_to_access" in limits_table
         else None,
         access_path=parse_access_path(limits_table.get("access_path", "fast"), f"{path}: limits.access_path"),
+        all_modes=all_modes,
     )
     return settings, limits
 

@@ -90,6 +90,10 @@ def check_command(
         str | None,
         typer.Option("--access-path", help="time-to-access path: fast (first 5 per 10 s) or throttled (6th+)"),
     ] = None,
+    all_modes: Annotated[
+        bool | None,
+        typer.Option("--all-modes/--declared-mode", help="check the window under every (UNCONFIRMED) entitlement mode"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (seconds)")] = False,
 ) -> None:
     """Fail (exit 1) when the worst case of SETTINGS_FILE breaks a limit; explain the hop and the fixes."""
@@ -103,6 +107,7 @@ def check_command(
             access_path=parse_access_path(access_path, "--access-path")
             if access_path is not None
             else file_limits.access_path,
+            all_modes=file_limits.all_modes if all_modes is None else all_modes,
         )
     except CheckError as exc:
         raise _fail("check", str(exc)) from None

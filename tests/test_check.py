@@ -216,3 +216,24 @@ def test_cli_advise_bad_input_exits_2(args: list[str], fragment: str) -> None:
     result = runner.invoke(app, ["advise", *args])
     assert result.exit_code == 2, result.output
     assert fragment in result.output
+
+
+def test_all_modes_checks_the_worst_entitlement_mode_and_fixes_hold_under_every_mode(tmp_path: Path) -> None:
+    s = load_settings({**SEED, "entitlement_mode": "launch_check"})
+    limit = 4 * 3600
+    assert check(s, Limits(max_window=limit)).ok  # 1h + 40m 10s + 0 + 1h under launch_check [UG-revoke]
+    result = check(s, Limits(max_window=limit, all_modes=True))
+    assert not result.ok and result.settings.entitlement_mode is EntitlementMode.SIGNIN_SNAPSHOT
+    fix = next(fx for fx in result.violations[0].fixes if fx.setting == "portal_session")
+    assert fix.proposed is not None
+    value = parse_duration(fix.proposed.split(" (")[-1].rstrip(")"))
+    for mode in EntitlementMode:
+        fixed = s.replace(portal_session=value, entitlement_mode=mode)
+        assert worst_case(fixed).effective_end <= limit
+    path = _write(tmp_path, 'entitlement_mode = "launch_check"\nactivation_max = "1h"\n[limits]\nmax_window = "4h"\n')
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 0
+    result_cli = runner.invoke(app, ["check", str(path), "--all-modes"])
+    assert result_cli.exit_code == 1 and "worst of all entitlement modes: signin_snapshot" in result_cli.output
+    path.write_text(path.read_text() + "all_modes = true\n", encoding="utf-8")
+    assert runner.invoke(app, ["check", str(path)]).exit_code == 1
+    assert runner.invoke(app, ["check", str(path), "--declared-mode"]).exit_code == 0
