@@ -95,6 +95,9 @@ def check_command(
         typer.Option("--all-modes/--declared-mode", help="check the window under every (UNCONFIRMED) entitlement mode"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON (seconds)")] = False,
+    gantt: Annotated[
+        Path | None, typer.Option("--gantt", help="also write the worst-case timeline (Gantt) as a PNG here")
+    ] = None,
 ) -> None:
     """Fail (exit 1) when the worst case of SETTINGS_FILE breaks a limit; explain the hop and the fixes."""
     try:
@@ -114,6 +117,13 @@ def check_command(
     if limits.is_empty():
         raise _fail("check", "no limit to check: give --max-window and/or --max-time-to-access, or a [limits] table")
     result = check(settings, limits)
+    if gantt is not None:
+        from sim.figures import gantt_figure, png_bytes
+
+        try:
+            gantt.write_bytes(png_bytes(gantt_figure(result.settings, limits.access_path, title=str(settings_file))))
+        except OSError as exc:
+            raise _fail("check", f"--gantt: cannot write {gantt} ({exc.strerror or exc})") from None
     if as_json:
         typer.echo(json.dumps(result.as_dict(), indent=2, sort_keys=True))
     else:

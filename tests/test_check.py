@@ -237,3 +237,13 @@ def test_all_modes_checks_the_worst_entitlement_mode_and_fixes_hold_under_every_
     path.write_text(path.read_text() + "all_modes = true\n", encoding="utf-8")
     assert runner.invoke(app, ["check", str(path)]).exit_code == 1
     assert runner.invoke(app, ["check", str(path), "--declared-mode"]).exit_code == 0
+
+
+def test_cli_check_writes_the_worst_case_gantt(tmp_path: Path) -> None:
+    png = tmp_path / "gantt.png"
+    result = runner.invoke(app, ["check", str(EXAMPLES / "settings-example.toml"), "--gantt", str(png)])
+    assert result.exit_code == 1 and png.read_bytes()[:4] == b"\x89PNG"
+    result = runner.invoke(
+        app, ["check", str(EXAMPLES / "settings-example.toml"), "--gantt", str(tmp_path / "x" / "g.png")]
+    )
+    assert result.exit_code == 2 and "--gantt: cannot write" in result.output
