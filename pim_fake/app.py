@@ -63,7 +63,7 @@ def create_app(
     """
     tenant = Tenant(clock, settings, seed)
     world_data = DEFAULT_WORLD if world is None else world
-    state: dict[str, Any] = {"tokens": tenant.seed_world(world_data)}
+    state: dict[str, Any] = {"tokens": tenant.seed_world(world_data), "autostart": start_provisioning}
 
     def attach_job() -> None:
         sp = tenant.identity_center_app()
@@ -84,6 +84,16 @@ def create_app(
         state["tokens"] = tenant.seed_world(world_data)
         app.state.graph_tokens = state["tokens"]
         attach_job()
+        if state["autostart"]:
+            start_jobs(bool(state.get("defer", False)))
+
+    def start_jobs(defer: bool = False) -> None:
+        """Start every provisioning job (initial cycle now, or as a clock timer due now with ``defer``), and again
+        after each sandbox reset."""
+        state["autostart"] = True
+        state["defer"] = defer
+        for job in list(tenant.jobs.values()):
+            job.start(defer=defer)
 
     control.on_reset(reset)
     control.provide_state("entra", lambda: _state(tenant))
@@ -91,9 +101,9 @@ def create_app(
     app.include_router(control.router)
     app.include_router(_sandbox_router(tenant, lambda: state["tokens"]))
     app.include_router(_graph_router(tenant))
+    app.state.start_provisioning = start_jobs
     if start_provisioning:
-        for job in tenant.jobs.values():
-            job.start()
+        start_jobs()
     return app
 
 

@@ -282,18 +282,27 @@ class ProvisioningJob:
         """Return True when cycles run (started, not paused or disabled)."""
         return self.code in ("Active", "Quarantine") and self.state == "Active"
 
-    def start(self) -> None:
-        """Start (or resume) the job: the initial cycle runs now, then incremental cycles [E-HOW]."""
+    def start(self, defer: bool = False) -> None:
+        """Start (or resume) the job: the initial cycle runs now, then incremental cycles [E-HOW].
+
+        With ``defer`` the initial cycle is a clock timer due now instead (``jitbox serve``: the manual clock runs
+        it on the first advance, wall and scaled clocks at once).
+        """
         with self._run:
             if self.state == "Disabled":
                 self.state = "Active"
             if self.code in ("Active", "Quarantine"):
                 return
-            first = self.origin is None
             self.code = "Active"
-            if first:
+            if self.cycles_run == 0:
                 self.origin = self.clock.time()
-                self._cycle(initial=True)
+                if defer:
+                    self.next_cycle = self.origin
+                    self._cycle_timer = self.clock.call_at(
+                        self.origin, lambda: self._cycle(initial=True), name=f"initial-cycle-{self.id}"
+                    )
+                else:
+                    self._cycle(initial=True)
             else:
                 self._schedule_next(self.clock.time())
 

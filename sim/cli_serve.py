@@ -34,10 +34,18 @@ def serve(
         float, typer.Option("--rate-limit", help="SCIM requests/second before 429 (UNCONFIRMED default); 0 = off")
     ] = 20.0,
     seed: Annotated[int | None, typer.Option("--seed", help="seed for ids, tenant id and token")] = None,
+    entra_port: Annotated[int, typer.Option("--entra-port", help="Entra (Graph) port; 0 picks a free one")] = 0,
+    entra_world: Annotated[
+        Path | None, typer.Option("--entra-world", help="TOML/JSON file replacing the seeded Entra directory")
+    ] = None,
 ) -> None:
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) until Ctrl-C."""
     if not 0 <= port <= 65535:
         _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
+    if not 0 <= entra_port <= 65535:
+        _fail(f"--entra-port {entra_port}: must be 0-65535 (0 picks a free port)")
+    if entra_world is not None and not entra_world.is_file():
+        _fail(f"--entra-world {entra_world}: no such file")
     if rate_limit < 0:
         _fail(f"--rate-limit {rate_limit}: must be >= 0 (0 disables the limit)")
     try:
@@ -55,6 +63,7 @@ def serve(
             seed=seed,
             token=token,
             scim_options=ScimOptions(rate_limit_rps=rate_limit),
+            options={"entra_port": entra_port, "entra_world": entra_world, "seed": seed},
         )
     except ServeError as exc:
         _fail(f"--host/--port: {exc}")
