@@ -36,7 +36,7 @@ from sim.clock import Clock
 
 __all__ = ["EXTENSION_MODULES", "Extension", "RunningSandbox", "ServeError", "ServedApp", "start_sandbox"]
 
-EXTENSION_MODULES: list[str] = []
+EXTENSION_MODULES: list[str] = ["pim_fake.serve"]
 """Modules with ``extend(sandbox)`` that :func:`start_sandbox` calls (the other fakes register here)."""
 
 Extension = Callable[["RunningSandbox"], None]
