@@ -1,0 +1,111 @@
+"""The fake over real HTTP (uvicorn on 127.0.0.1): concurrency, restart with --state, and ``jitbox serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2
+from typer.testing import CliRunner
+
+from scim_server.app import ScimOptions
+from scim_server.testing import entra_add_member, entra_group, entra_user
+from sim.cli import app as cli_app
+from sim.clock import ManualClock
+from sim.serve import start_sandbox
+
+
+def test_fifty_concurrent_member_patches_lose_none() -> None:
+    with start_sandbox(
+        ManualClock(), plugins=[], extensions=[], scim_options=ScimOptions(rate_limit_rps=0), seed=2
+    ) as sb:
+        headers = {"Authorization": f"Bearer {sb.scim_token}"}
+        with httpx2.Client(base_url=sb.scim_url, headers=headers, timeout=30) as client:
+            gid = client.post("Groups", json=entra_group("Crowd")).json()["id"]
+            uids = [client.post("Users", json=entra_user(f"c{i}@example.com")).json()["id"] for i in range(50)]
+
+        limits = httpx2.Limits(max_connections=50, max_keepalive_connections=50)
+        with httpx2.Client(base_url=sb.scim_url, headers=headers, timeout=30, limits=limits) as shared:
+
+            def add(uid: str) -> int:
+                return int(shared.patch(f"Groups/{gid}", json=entra_add_member(uid)).status_code)
+
+            with ThreadPoolExecutor(max_workers=50) as pool:
+                statuses = list(pool.map(add, uids))
+        assert statuses == [204] * 50
+        with httpx2.Client(base_url=sb.scim_url, headers=headers, timeout=30) as client:
+            listed = client.get("Users", params={"filter": f'groups.value eq "{gid}"'}).json()
+        assert listed["totalResults"] == 50
+        assert {u["id"] for u in listed["Resources"]} == set(uids)
+        assert sb.scim_url.startswith("http://127.0.0.1:")
+
+
+def test_state_file_keeps_every_acknowledged_write_across_restart(tmp_path: Path) -> None:
+    state = tmp_path / "idc.db"
+    clock = ManualClock()
+    with start_sandbox(
+        clock, plugins=[], extensions=[], state_path=state, scim_options=ScimOptions(rate_limit_rps=0)
+    ) as sb:
+        url, token = sb.scim_url, sb.scim_token
+        h = {"Authorization": f"Bearer {token}"}
+        with httpx2.Client(base_url=url, headers=h) as client:
+            uid = client.post("Users", json=entra_user("keep.me@example.com")).json()["id"]
+            gid = client.post("Groups", json=entra_group("Kept")).json()["id"]
+            assert client.patch(f"Groups/{gid}", json=entra_add_member(uid)).status_code == 204
+            op = {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "title", "value": "Keeper"}],
+            }
+            assert client.patch(f"Users/{uid}", json=op).status_code == 200
+    with start_sandbox(
+        clock, plugins=[], extensions=[], state_path=state, scim_options=ScimOptions(rate_limit_rps=0)
+    ) as sb2:
+        assert sb2.scim_token == token
+        assert sb2.scim_url.split("/", 3)[3] == url.split("/", 3)[3]  # same tenant path
+        with httpx2.Client(base_url=sb2.scim_url, headers={"Authorization": f"Bearer {token}"}) as client:
+            assert client.get(f"Users/{uid}").json()["title"] == "Keeper"
+            members = client.get("Users", params={"filter": f'groups.value eq "{gid}"'}).json()["Resources"]
+            assert [m["id"] for m in members] == [uid]
+
+
+def test_serve_cli_writes_config_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    cfg_path = tmp_path / "config.json"
+    exe = Path(sys.executable).parent / "jitbox"
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--config-out", str(cfg_path), "--seed", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not cfg_path.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        cfg = json.loads(cfg_path.read_text())
+        assert cfg["scim_url"].startswith("http://127.0.0.1:") and cfg["scim_url"].endswith("/scim/v2/")
+        r = httpx2.get(cfg["scim_url"] + "Users", headers={"Authorization": f"Bearer {cfg['scim_token']}"})
+        assert r.status_code == 200 and r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert cfg["scim_url"] in out and cfg["scim_token"] in out and "stopped." in out
+
+
+def test_serve_cli_bad_flags_name_the_flag() -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli_app, ["serve", "--clock", "fast"])
+    assert r.exit_code == 2 and "--clock 'fast'" in r.output
+    r = runner.invoke(cli_app, ["serve", "--port", "70000"])
+    assert r.exit_code == 2 and "--port 70000" in r.output
+    r = runner.invoke(cli_app, ["serve", "--rate-limit", "-1"])
+    assert r.exit_code == 2 and "--rate-limit" in r.output
