@@ -42,6 +42,10 @@ settings_strategy = st.fixed_dictionaries(
         "cycle_interval": st.sampled_from([600, 2400, 3600]),
         "cycle_processing": st.sampled_from([0, 30, 300]),
         "membership_latency_max": st.sampled_from([0, 10, 120]),
+        "cycle_phase": st.sampled_from([0, 17, 599]),
+        "fast_path_limit": st.sampled_from([0, 1, 5]),
+        "fast_path_window": st.sampled_from([10, 60]),
+        "fast_path_latency_min": st.sampled_from([0, 120]),
     }
 )
 
@@ -82,6 +86,7 @@ population_strategy = st.fixed_dictionaries(
         "behaviour": st.sampled_from(["typical", "worst_case"]),
         "relaunch": st.booleans(),
         "apps": st.sampled_from([1, 2]),
+        "max_launches": st.sampled_from([1, 3, 24]),
     }
 )
 
@@ -122,3 +127,12 @@ def test_vector_path_is_deterministic_and_engine_free() -> None:
     a = simulate_vector(load_settings({}), p, 11)
     b = simulate_vector(load_settings({}), p, 11)
     assert a.to_json() == b.to_json() and a.events == 0
+
+
+@pytest.mark.slow
+@hsettings(max_examples=3000, deadline=None)
+@given(settings=settings_strategy, population=population_strategy, seed=st.integers(0, 2**32 - 1))
+def test_vector_path_equals_the_event_engine_long_fuzz(
+    settings: dict[str, Any], population: dict[str, Any], seed: int
+) -> None:
+    _assert_same(load_settings(settings), Population.model_validate(population), seed)
