@@ -48,6 +48,9 @@ def sweep_command(
     out: Annotated[Path, typer.Option("--out", help="output directory")] = Path("sweep-out"),
     figures: Annotated[bool, typer.Option("--figures/--no-figures", help="write PNG heat maps, Gantt, HTML")] = True,
     gantt_cell: Annotated[int | None, typer.Option("--gantt-cell", help="cell for the Gantt (default: worst)")] = None,
+    heatmap_x: Annotated[str, typer.Option("--heatmap-x", help="heat-map x axis")] = "portal_session",
+    heatmap_y: Annotated[str, typer.Option("--heatmap-y", help="heat-map y axis")] = "activation_max",
+    heatmap_facet: Annotated[str, typer.Option("--heatmap-facet", help="one panel per value")] = "entitlement_mode",
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Sweep settings × arrival patterns; write sweep.csv, sweep.json, heat maps, a Gantt and report.html."""
@@ -69,6 +72,10 @@ def sweep_command(
         else:
             spec = make_spec({k: v for k, v in overrides.items() if v is not None}, where="flags")
         pool = make_executor(executor, workers, scheduler)
+        if figures:
+            from sim.figures import check_heatmap_axes
+
+            check_heatmap_axes(heatmap_x, heatmap_y, heatmap_facet)
         if gantt_cell is not None and not 0 <= gantt_cell < spec.n_cells:
             raise SweepError(f"--gantt-cell: {gantt_cell} is not a cell of this sweep (0 – {spec.n_cells - 1})")
     except SweepError as exc:
@@ -96,7 +103,7 @@ def sweep_command(
         from sim.figures import write_figures
 
         try:
-            paths += write_figures(result, out, gantt_cell)
+            paths += write_figures(result, out, gantt_cell, heatmap_x, heatmap_y, heatmap_facet)
         except SweepError as exc:
             typer.echo(f"jitbox sweep: {exc}", err=True)
             raise typer.Exit(2) from None

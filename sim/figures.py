@@ -30,10 +30,11 @@ from matplotlib.figure import Figure
 from sim.check import AccessPath, access_hops, window_hops
 from sim.durations import format_duration
 from sim.settings import APPROVAL_TIMEOUT, Settings
-from sim.sweep import SweepError, SweepResult
+from sim.sweep import SweepError, SweepResult, SweepSpec
 
 __all__ = [
     "HEATMAP_METRICS",
+    "check_heatmap_axes",
     "gantt_figure",
     "heatmap_figure",
     "heatmap_matrix",
@@ -205,13 +206,31 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def sweep_figures(result: SweepResult, gantt_cell: int | None = None) -> dict[str, Figure]:
-    """Return the report's figures: the four heat maps and the Gantt of ``gantt_cell`` (default: the worst cell)."""
+def check_heatmap_axes(x: str, y: str, facet: str) -> None:
+    """Raise :class:`sim.sweep.SweepError` unless ``x``, ``y`` and ``facet`` are three different sweep axes."""
+    axes = SweepSpec.AXES
+    for flag, axis in (("--heatmap-x", x), ("--heatmap-y", y), ("--heatmap-facet", facet)):
+        if axis not in axes:
+            raise SweepError(f"{flag}: {axis!r} is not a sweep axis; use one of {', '.join(axes)}")
+    if len({x, y, facet}) != 3:
+        raise SweepError(f"--heatmap-x/-y/-facet must be three different axes, got {x}, {y}, {facet}")
+
+
+def sweep_figures(
+    result: SweepResult,
+    gantt_cell: int | None = None,
+    x: str = "portal_session",
+    y: str = "activation_max",
+    facet: str = "entitlement_mode",
+) -> dict[str, Figure]:
+    """Return the report's figures: the four heat maps (``x`` × ``y``, one panel per ``facet`` value) and the Gantt
+    of ``gantt_cell`` (default: the cell with the longest closed-form window)."""
+    check_heatmap_axes(x, y, facet)
     rows = result.rows()
     figures: dict[str, Figure] = {}
     for metric in HEATMAP_METRICS:
         if any(r[metric] is not None for r in rows):
-            figures[f"heatmap_{metric}"] = heatmap_figure(rows, metric)
+            figures[f"heatmap_{metric}"] = heatmap_figure(rows, metric, x, y, facet)
     if rows:
         if gantt_cell is None:
             gantt_cell = max(rows, key=lambda r: r["bound_window"])["cell"]
@@ -222,10 +241,17 @@ def sweep_figures(result: SweepResult, gantt_cell: int | None = None) -> dict[st
     return figures
 
 
-def write_figures(result: SweepResult, out_dir: Path, gantt_cell: int | None = None) -> list[Path]:
+def write_figures(
+    result: SweepResult,
+    out_dir: Path,
+    gantt_cell: int | None = None,
+    x: str = "portal_session",
+    y: str = "activation_max",
+    facet: str = "entitlement_mode",
+) -> list[Path]:
     """Write every figure as ``<name>.png`` and ``report.html`` into ``out_dir``; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = sweep_figures(result, gantt_cell)
+    figures = sweep_figures(result, gantt_cell, x, y, facet)
     paths = []
     for name, fig in figures.items():
         path = out_dir / f"{name}.png"

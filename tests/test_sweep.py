@@ -162,6 +162,8 @@ def test_arrival_patterns() -> None:
         (["--engine", "quantum"], "engine"),
         (["--activations", "0"], "activations"),
         (["--gantt-cell", "99"], "--gantt-cell: 99"),
+        (["--heatmap-x", "colour"], "--heatmap-x: 'colour' is not a sweep axis"),
+        (["--heatmap-y", "portal_session"], "three different axes"),
     ],
 )
 def test_cli_sweep_bad_input_exits_2_naming_the_field(tmp_path: Path, args: list[str], fragment: str) -> None:
