@@ -49,14 +49,18 @@ def settings(draw: st.DrawFn, /, **fixed: Any) -> Settings:
         "activation_max": draw(_minutes(30 * MINUTE, 24 * HOUR)),
         "approval_required": draw(st.booleans()),
         "enforce_min_active": draw(st.booleans()),
-        "membership_latency_max": draw(st.floats(0.0, 60.0, allow_nan=False)),
+        "membership_latency_max": draw(st.one_of(st.just(0.0), st.floats(0.0, 60.0, allow_nan=False))),
         "fast_path_limit": draw(st.integers(0, 8)),
         "fast_path_window": draw(st.sampled_from([5.0, 10.0, 30.0])),
         "fast_path_window_mode": draw(st.sampled_from(list(WindowMode))),
         "fast_path_latency_min": lat_min,
         "fast_path_latency_max": draw(st.floats(lat_min, 15 * MINUTE, allow_nan=False)),
         "cycle_interval": cycle,
-        "cycle_phase": draw(st.floats(0.0, cycle, allow_nan=False, exclude_max=True)),
+        "cycle_phase": draw(
+            st.one_of(
+                st.just(0.0), _minutes(0.0, cycle - MINUTE), st.floats(0.0, cycle, allow_nan=False, exclude_max=True)
+            )
+        ),
         "cycle_processing": draw(st.floats(0.0, 10 * MINUTE, allow_nan=False)),
         "portal_session": draw(st.one_of(_minutes(15 * MINUTE, 24 * HOUR), st.just(90 * DAY))),
         "permission_set_session": draw(_minutes(HOUR, 12 * HOUR)),
@@ -85,7 +89,7 @@ def populations(draw: st.DrawFn, /, max_requests: int = 30, **fixed: Any) -> Pop
     """Return a strategy of small :class:`Population` values (at most ``max_requests`` requests per source).
 
     Mixes bursts (many requests within a minute, to exercise the fast-path throttle [E-AWS]), Poisson arrivals and
-    explicit times (including simultaneous requests); approver delays reach past the 24 h expiry [E-APPRV];
+    explicit times (including simultaneous requests and whole minutes, which land on cycle boundaries); approver delays reach past the 24 h expiry [E-APPRV];
     some users self-deactivate, some are worst-case users. Keyword arguments pin fields.
     """
     arrivals = draw(
@@ -102,9 +106,10 @@ def populations(draw: st.DrawFn, /, max_requests: int = 30, **fixed: Any) -> Pop
                     st.integers(0, max_requests),
                     st.floats(0.5, 3600.0, allow_nan=False),
                 ),
-                st.lists(st.floats(0.0, 6 * HOUR, allow_nan=False), max_size=max_requests).map(
-                    lambda ts: {"kind": "explicit", "times": ts}
-                ),
+                st.lists(
+                    st.one_of(st.floats(0.0, 6 * HOUR, allow_nan=False), _minutes(0.0, 6 * HOUR)),
+                    max_size=max_requests,
+                ).map(lambda ts: {"kind": "explicit", "times": ts}),
             ),
             min_size=1,
             max_size=3,
