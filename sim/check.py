@@ -142,7 +142,12 @@ class Violation:
         working = [fx for fx in self.fixes if fx.proposed is not None and fx.configurable]
         lines.append("  smallest single change of each setting that would fix it:")
         lines.extend(f"    - {fx.render()}" for fx in self.fixes)
-        if not working:
+        if not working and self.limit_name != "max_window":
+            lines.append(
+                "    no setting you control fixes it: time to access is set by approval and Entra provisioning "
+                "(fast path 2–10 min, regular cycle ~40 min [E-AWS]), not by the session durations"
+            )
+        elif not working:
             lines.append("    no single change of a setting you control fixes it")
             if self.combined:
                 assert self.combined_window is not None

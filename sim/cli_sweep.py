@@ -91,13 +91,18 @@ def sweep_command(
         console=console,
         disable=not progress,
     )
-    with bar:
-        task = bar.add_task("cells", total=spec.n_cells)
-        try:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"jitbox sweep: --out: cannot create {out} ({exc.strerror or exc})", err=True)
+        raise typer.Exit(2) from None
+    try:
+        with bar:
+            task = bar.add_task("cells", total=spec.n_cells)
             result = run_sweep(spec, pool, progress=lambda k: bar.advance(task, k))
-        except SweepError as exc:
-            typer.echo(f"jitbox sweep: {exc}", err=True)
-            raise typer.Exit(2) from None
+    except SweepError as exc:
+        typer.echo(f"jitbox sweep: {exc}", err=True)
+        raise typer.Exit(2) from None
     paths = result.write(out)
     if figures:
         from sim.figures import write_figures

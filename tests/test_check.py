@@ -98,6 +98,7 @@ def test_time_to_access_on_the_throttled_path_names_the_cycle_and_says_it_is_not
     assert fix.proposed is not None and fix.proposed.startswith("14m 50s")
     result = check(s, Limits(max_time_to_access=30, access_path=AccessPath.THROTTLED))
     assert "no value in the documented range 1m – 1d" in result.violations[0].fixes[0].note
+    assert "not by the session durations" in result.violations[0].render()
 
 
 def test_approval_is_part_of_time_to_access_and_dropping_it_is_the_fix() -> None:

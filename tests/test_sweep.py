@@ -215,3 +215,10 @@ def test_dask_cluster_with_worker_processes_gives_the_same_results() -> None:
     ):
         dask = run_sweep(spec, DaskExecutor(client=client), chunk_size=2)
     assert dask.to_json() == run_sweep(spec, SerialExecutor()).to_json()
+
+
+def test_cli_sweep_unwritable_out_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["sweep", "--out", str(blocker / "sub"), "--no-progress", "--executor", "serial"])
+    assert result.exit_code == 2 and "--out: cannot create" in result.output
