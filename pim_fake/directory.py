@@ -192,6 +192,14 @@ class Directory:
         self.tokens: dict[str, Caller] = {}
         self.listeners: list[MembershipListener] = []
 
+    def clear(self) -> None:
+        """Forget every object and token (sandbox reset)."""
+        self.users.clear()
+        self.groups.clear()
+        self.service_principals.clear()
+        self.applications.clear()
+        self.tokens.clear()
+
     # --- ids and lookups ---------------------------------------------------------------------------
     def new_id(self) -> str:
         """Return a fresh GUID drawn from the seeded generator (same seed → same ids)."""

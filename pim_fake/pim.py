@@ -190,6 +190,20 @@ class Pim:
         self.policies: dict[tuple[str, str], Policy] = {}
         self.on_activation = on_activation
 
+    def clear(self) -> None:
+        """Forget every request, schedule, approval and policy and cancel their timers (sandbox reset)."""
+        for kind in (ASSIGNMENT, ELIGIBILITY):
+            for schedule in self.schedules[kind].values():
+                for t in schedule.timers:
+                    t.cancel()
+            self.schedules[kind].clear()
+            self.requests[kind].clear()
+        for approval in self.approvals.values():
+            if approval.timer is not None:
+                approval.timer.cancel()
+        self.approvals.clear()
+        self.policies.clear()
+
     def _locked(self, fn: Callable[[Any], None], arg: Any) -> None:
         with self.lock:
             fn(arg)
@@ -963,9 +977,12 @@ class Pim:
 
     def get_schedule(self, kind: str, ident: str, instances: bool) -> dict[str, Any]:
         """Return one schedule or instance by id."""
-        for row in self.list_schedules(kind, instances, "groupId ne null", None):
-            if row["id"].lower() == ident.lower():
-                return row
+        now = self.now()
+        for s in self.schedules[kind].values():
+            if instances and s.in_effect(now) and s.instance_json()["id"].lower() == ident.lower():
+                return s.instance_json()
+            if not instances and not s.removed and (s.end is None or now < s.end) and s.id.lower() == ident.lower():
+                return s.to_json()
         raise not_found(f"privilegedAccessGroup{kind.capitalize()}Schedule{'Instance' if instances else ''}", ident)
 
     # --- helpers ---------------------------------------------------------------------------------------------

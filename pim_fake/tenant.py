@@ -46,11 +46,15 @@ class Tenant:
             job.on_activation(group_id, user_id, at)
 
     def reset(self) -> None:
-        """Drop all state (the sandbox's reset hook); call :meth:`seed_world` again to repopulate."""
+        """Drop all state in place (the sandbox's reset hook); call :meth:`seed_world` again to repopulate."""
         with self.lock:
             for job in self.jobs.values():
                 job.pause()
-            self._setup()
+            self.jobs.clear()
+            self.pim.clear()
+            self.directory.clear()
+            self.audit.entries.clear()
+            self.rng.seed(self.seed)
 
     # --- provisioning ------------------------------------------------------------------------------------------
     def add_job(
