@@ -160,8 +160,9 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
         if s.deny_tokens_before_expiry:
             worst_end = np.where(latest <= e, np.minimum(worst_end, e), worst_end)
 
-    signin, first_launch, launches, effective_end = _modelled_user(s, population, smp, member, idc_start, r, e)
-    if population.behaviour == "worst_case":
+    if population.behaviour != "worst_case":
+        signin, first_launch, launches, effective_end = _modelled_user(s, population, smp, member, idc_start, r, e)
+    else:  # the worst-case user signs in at removal and launches at the latest instant (sim.rules.latest_launch)
         signin = np.where(member, r, NAN)
         first_launch = np.where(member, latest, NAN)
         launches = member.astype(np.int64)
