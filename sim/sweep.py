@@ -127,7 +127,11 @@ def arrival_population(pattern: str, count: int, base: dict[str, Any] | None = N
     try:
         return Population.model_validate({**(base or {}), "arrivals": arrivals or [{"kind": "explicit", "times": []}]})
     except ValidationError as exc:
-        raise SweepError(f"population: {exc}") from None
+        problems = [
+            f"population.{'.'.join(str(p) for p in err['loc'])}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise SweepError("; ".join(problems)) from None
 
 
 # --- the grid ------------------------------------------------------------------------------------------
@@ -235,22 +239,23 @@ class SweepSpec(BaseModel):
         """Yield every cell index in grid order."""
         return iter(range(self.n_cells))
 
-    def validate_grid(self) -> None:
-        """Raise :class:`SweepError` naming the first axis value outside its documented range or bad pattern."""
+    def validate_grid(self, where: str = "sweep") -> None:
+        """Raise :class:`SweepError` (prefixed with ``where``) naming the first bad base field, axis value outside
+        its documented range, or bad arrival pattern / population field."""
         if "arrivals" in self.population:
-            raise SweepError("population.arrivals: set arrival patterns with the arrivals axis instead")
-        for axis in ("activation_max", "portal_session", "permission_set_session"):
-            for value in getattr(self, axis):
-                try:
-                    load_settings({**self.base, axis: value}, where="")
-                except SettingsError as exc:
-                    raise SweepError(str(exc)) from None
+            raise SweepError(f"{where}: population.arrivals: set arrival patterns with the arrivals axis instead")
         try:
             load_settings(self.base, where="base")
+            for axis in ("activation_max", "portal_session", "permission_set_session"):
+                for value in getattr(self, axis):
+                    load_settings({**self.base, axis: value}, where="")
         except SettingsError as exc:
-            raise SweepError(str(exc)) from None
+            raise SweepError(f"{where}: {exc}") from None
         for pattern in self.arrivals:
-            arrival_population(pattern, 1, self.population)
+            try:
+                arrival_population(pattern, 1, self.population)
+            except SweepError as exc:
+                raise SweepError(f"{where}: {exc}") from None
 
 
 def load_sweep_file(path: Path, **overrides: Any) -> SweepSpec:
@@ -277,7 +282,7 @@ def make_spec(data: dict[str, Any], where: str = "sweep") -> SweepSpec:
             msg = str(err["msg"]).removeprefix("Value error, ")
             lines.append(f"{where}: {loc}: {msg}")
         raise SweepError("\n".join(lines)) from None
-    spec.validate_grid()
+    spec.validate_grid(where)
     return spec
 
 

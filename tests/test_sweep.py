@@ -222,3 +222,16 @@ def test_cli_sweep_unwritable_out_exits_2(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     result = runner.invoke(app, ["sweep", "--out", str(blocker / "sub"), "--no-progress", "--executor", "serial"])
     assert result.exit_code == 2 and "--out: cannot create" in result.output
+
+
+def test_bad_base_or_population_table_names_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text('[base]\nportal_sesion = "1h"\n', encoding="utf-8")
+    with pytest.raises(SweepError, match=r"grid.toml: base.portal_sesion: unknown setting"):
+        load_sweep_file(path)
+    path.write_text('[population]\nbehaviour = "sneaky"\n', encoding="utf-8")
+    with pytest.raises(SweepError, match=r"grid.toml: population.behaviour: Input should be"):
+        load_sweep_file(path)
+    path.write_text("[population]\narrivals = []\n", encoding="utf-8")
+    with pytest.raises(SweepError, match="population.arrivals: set arrival patterns"):
+        load_sweep_file(path)
