@@ -225,7 +225,7 @@ class ActivationRecord:
 
 
 def _json_float(x: float) -> float | None:
-    return None if math.isnan(x) else round(x, 3)
+    return round(x, 3) if math.isfinite(x) else None
 
 
 def _percentiles(values: np.ndarray) -> dict[str, float | int | None]:
@@ -354,16 +354,31 @@ class RunResult:
             "aggregates": self.aggregates(),
         }
         if records:
-            rows = []
-            for i in range(self.n):
-                rec = self.record(i).__dict__
-                rows.append({k: (_json_float(v) if isinstance(v, float) else v) for k, v in rec.items()})
-            out["records"] = rows
+            out["records"] = self.record_dicts()
         return out
 
+    def record_dicts(self) -> list[dict[str, Any]]:
+        """Return every activation as a JSON-ready dict (column-wise conversion; floats rounded to milliseconds,
+        ``None`` for steps that never happened)."""
+        lists: list[list[Any]] = []
+        for key in COLUMNS:
+            col = self.columns[key]
+            if key == "outcome":
+                lists.append([OUTCOMES[x] for x in col.tolist()])
+            elif key == "path":
+                lists.append([PATHS[x] for x in col.tolist()])
+            elif key in _INT_COLUMNS:
+                lists.append(col.astype(np.int64).tolist())
+            elif key in _BOOL_COLUMNS:
+                lists.append(col.astype(bool).tolist())
+            else:
+                lists.append([_json_float(x) for x in col.tolist()])
+        keys = list(COLUMNS)
+        return [dict(zip(keys, row, strict=True)) for row in zip(*lists, strict=True)]
+
     def to_json(self, records: bool = True) -> str:
-        """Return :meth:`to_dict` as JSON: sorted keys, floats rounded to milliseconds — same seed, same bytes."""
-        return json.dumps(self.to_dict(records), sort_keys=True, indent=1, allow_nan=False) + "\n"
+        """Return :meth:`to_dict` as JSON: sorted keys, compact separators, floats rounded to milliseconds — same seed, same bytes."""
+        return json.dumps(self.to_dict(records), sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def simulate(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:

@@ -230,4 +230,4 @@ def runs_json(scenario: str, description: str, seed: int, results: list[RunResul
         "outcomes": list(OUTCOMES),
         "runs": [r.to_dict(records) for r in results],
     }
-    return json.dumps(doc, sort_keys=True, indent=1, allow_nan=False) + "\n"
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
