@@ -114,9 +114,11 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     """Plug the access plane into the Identity Center app (``scim_server.app.create_app`` calls this)."""
     from .http import build_router
 
-    history = MembershipHistory()
+    history = MembershipHistory(ctx.journal)
     track_history(ctx.store, history)
-    plane = AccessPlane(ctx.clock, StoreDirectory(ctx.store), history, seed=ctx.tenant_id, lock=ctx.store.lock)
+    plane = AccessPlane(
+        ctx.clock, StoreDirectory(ctx.store), history, seed=ctx.tenant_id, lock=ctx.store.lock, journal=ctx.journal
+    )
     identitystore = IdentityStoreApi(ctx.store, lambda: plane.identity_store_id)
     device = DeviceAuthority(plane)
     app.include_router(build_router(plane, identitystore, device))

@@ -8,9 +8,18 @@ as half-open intervals :class:`sim.rules.Interval` per (user, group).
 
 from __future__ import annotations
 
+import json
 import math
+from typing import TYPE_CHECKING
 
 from sim.rules import Interval
+
+if TYPE_CHECKING:
+    from scim_server.store import Journal
+
+KIND = "aws_history"
+"""Journal kind holding the history (``open|user|group`` → start, ``closed|user|group|start`` → [start, end],
+``disabled|user`` / ``deleted|user`` → time)."""
 
 __all__ = ["MembershipHistory"]
 
@@ -18,11 +27,35 @@ __all__ = ["MembershipHistory"]
 class MembershipHistory:
     """Per (user, group) membership intervals and per-user disable/delete times."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Journal | None = None) -> None:
         self._closed: dict[tuple[str, str], list[Interval]] = {}
         self._open: dict[tuple[str, str], float] = {}
         self._disabled: dict[str, float] = {}
         self._deleted: dict[str, float] = {}
+        self._journal = journal
+        if journal is not None:
+            self._load(journal)
+
+    def _load(self, journal: Journal) -> None:
+        for key, value in journal.load(KIND):
+            kind, _, rest = key.partition("|")
+            data = json.loads(value)
+            if kind == "open":
+                user, group = rest.split("|", 1)
+                self._open[(user, group)] = float(data)
+            elif kind == "closed":
+                user, group, _start = rest.split("|", 2)
+                self._closed.setdefault((user, group), []).append(Interval(float(data[0]), float(data[1])))
+            elif kind == "disabled":
+                self._disabled[rest] = float(data)
+            elif kind == "deleted":
+                self._deleted[rest] = float(data)
+        for intervals in self._closed.values():
+            intervals.sort(key=lambda iv: iv.start)
+
+    def _write(self, ops: list[tuple[str, str | None]]) -> None:
+        if self._journal is not None:
+            self._journal.put_many([(KIND, key, value) for key, value in ops])
 
     def clear(self) -> None:
         """Forget everything (sandbox reset)."""
@@ -30,29 +63,43 @@ class MembershipHistory:
         self._open.clear()
         self._disabled.clear()
         self._deleted.clear()
+        if self._journal is not None:
+            self._journal.clear([KIND])
 
     # --- events ----------------------------------------------------------------------------------------
     def member_added(self, user_id: str, group_id: str, t: float) -> None:
         """Record that ``user_id`` became a member of ``group_id`` at ``t`` (no-op if already a member)."""
-        self._open.setdefault((user_id, group_id), t)
+        if (user_id, group_id) not in self._open:
+            self._open[(user_id, group_id)] = t
+            self._write([(f"open|{user_id}|{group_id}", json.dumps(t))])
 
     def member_removed(self, user_id: str, group_id: str, t: float) -> None:
         """Record that ``user_id`` stopped being a member of ``group_id`` at ``t`` (no-op if not a member)."""
         start = self._open.pop((user_id, group_id), None)
-        if start is not None and t > start:
+        if start is None:
+            return
+        ops: list[tuple[str, str | None]] = [(f"open|{user_id}|{group_id}", None)]
+        if t > start:
             self._closed.setdefault((user_id, group_id), []).append(Interval(start, t))
+            ops.append((f"closed|{user_id}|{group_id}|{start!r}", json.dumps([start, t])))
+        self._write(ops)
 
     def user_disabled(self, user_id: str, t: float) -> None:
         """Record that ``user_id`` was disabled (``active=false`` / ``UserStatus DISABLED``) at ``t``."""
-        self._disabled.setdefault(user_id, t)
+        if user_id not in self._disabled:
+            self._disabled[user_id] = t
+            self._write([(f"disabled|{user_id}", json.dumps(t))])
 
     def user_enabled(self, user_id: str) -> None:
         """Record that ``user_id`` is enabled again."""
-        self._disabled.pop(user_id, None)
+        if self._disabled.pop(user_id, None) is not None:
+            self._write([(f"disabled|{user_id}", None)])
 
     def user_deleted(self, user_id: str, t: float) -> None:
         """Record that ``user_id`` was deleted at ``t`` and close all of its memberships."""
-        self._deleted.setdefault(user_id, t)
+        if user_id not in self._deleted:
+            self._deleted[user_id] = t
+            self._write([(f"deleted|{user_id}", json.dumps(t))])
         for user, group in [key for key in self._open if key[0] == user_id]:
             self.member_removed(user, group, t)
 

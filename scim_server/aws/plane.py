@@ -20,14 +20,15 @@ Account assignments and permission-set provisioning are asynchronous [BC-ssoadmi
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
 import string
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.clock import Clock
 from sim.durations import DurationError, format_duration, parse_duration
@@ -43,6 +44,9 @@ from sim.settings import RANGES, Settings, SettingsError
 
 from .errors import AwsError, conflict, forbidden, not_found, unauthorized, validation
 
+if TYPE_CHECKING:
+    from scim_server.store import Journal
+
 __all__ = [
     "AccessPlane",
     "Assignment",
@@ -55,6 +59,8 @@ __all__ = [
     "parse_session_duration",
 ]
 
+JOURNAL_KIND = "aws_plane"
+"""Journal kind holding the plane's state under key ``plane`` (``jitbox serve --state``)."""
 DEFAULT_ASSIGNMENT_DELAY = 5.0
 """Seconds from CreateAccountAssignment to SUCCEEDED (UNCONFIRMED; AWS only says it is asynchronous)."""
 MAX_ASSIGNMENT_DELAY = 3600.0
@@ -160,6 +166,7 @@ class OperationStatus:
     principal_type: str | None = None
     principal_id: str | None = None
     failure_reason: str | None = None
+    due: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """Return ``AccountAssignmentOperationStatus`` or ``PermissionSetProvisioningStatus`` [BC-ssoadmin]."""
@@ -247,6 +254,7 @@ class AccessPlane:
         assignment_delay: float = DEFAULT_ASSIGNMENT_DELAY,
         disabled_user_mode: DisabledUserMode = DisabledUserMode.CONTINUE,
         lock: threading.RLock | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.clock = clock
         self.lock = lock if lock is not None else threading.RLock()
@@ -260,11 +268,84 @@ class AccessPlane:
         self.assignment_delay = assignment_delay
         self.disabled_user_mode = disabled_user_mode
         self._fixed_store_id = identity_store_id
-        self.reset()
+        self.journal = journal
+        self._clear()
+        saved = dict(journal.load(JOURNAL_KIND)).get("plane") if journal is not None else None
+        if saved is not None:
+            self.load_state(json.loads(saved))
+        else:
+            self.changed()
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Empty every table and re-create the instance with ids drawn from the seed."""
+        """Empty every table and re-create the instance with ids drawn from the seed (sandbox reset)."""
+        self._clear()
+        self.changed()
+
+    def changed(self) -> None:
+        """Write the plane's state to the journal (``--state``), if there is one; call after every change."""
+        if self.journal is not None:
+            self.journal.put(JOURNAL_KIND, "plane", json.dumps(self.to_state(), separators=(",", ":")))
+
+    def to_state(self) -> dict[str, Any]:
+        """Return everything needed to rebuild the plane (see :meth:`load_state`), JSON-ready."""
+
+        def finite(x: float) -> float | None:
+            return None if math.isinf(x) else x
+
+        return {
+            "rng": [self._rng.getstate()[0], list(self._rng.getstate()[1]), self._rng.getstate()[2]],
+            "instance_id": self.instance_id,
+            "identity_store_id": self.identity_store_id,
+            "created": self.created,
+            "settings": self.settings.model_dump(mode="json"),
+            "assignment_delay": self.assignment_delay,
+            "disabled_user_mode": self.disabled_user_mode.value,
+            "permission_sets": [
+                {**asdict(ps), "provisioned_accounts": sorted(ps.provisioned_accounts)}
+                for ps in self.permission_sets.values()
+            ],
+            "assignments": [{**asdict(a), "end": finite(a.end)} for a in self.assignments],
+            "operations": [asdict(op) for op in self.operations.values()],
+            "portal_sessions": [asdict(x) for x in self.portal_sessions.values()],
+            "role_sessions": [asdict(x) for x in self.role_sessions.values()],
+            "accounts": {k: list(v) for k, v in self.accounts.items()},
+            "token_issue_denies": list(self.token_issue_denies),
+            "user_denies": dict(self.user_denies),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Rebuild the plane from :meth:`to_state`; unfinished asynchronous requests are rescheduled."""
+        self._clear()
+        version, internal, gauss = state["rng"]
+        self._rng.setstate((version, tuple(internal), gauss))
+        self.instance_id = state["instance_id"]
+        self.instance_arn = f"arn:aws:sso:::instance/{self.instance_id}"
+        self.identity_store_id = state["identity_store_id"]
+        self.created = state["created"]
+        self.settings = Settings.model_validate(state["settings"])
+        self.assignment_delay = state["assignment_delay"]
+        self.disabled_user_mode = DisabledUserMode(state["disabled_user_mode"])
+        for raw in state["permission_sets"]:
+            ps = PermissionSet(**{**raw, "provisioned_accounts": set(raw["provisioned_accounts"])})
+            self.permission_sets[ps.arn] = ps
+        for raw in state["assignments"]:
+            self.assignments.append(Assignment(**{**raw, "end": math.inf if raw["end"] is None else raw["end"]}))
+        for raw in state["operations"]:
+            op = OperationStatus(**raw)
+            self.operations[op.request_id] = op
+        for raw in state["portal_sessions"]:
+            self.portal_sessions[raw["token"]] = PortalSession(**raw)
+        for raw in state["role_sessions"]:
+            self.role_sessions[raw["access_key_id"]] = RoleSession(**raw)
+        self.accounts.update({k: (v[0], v[1]) for k, v in state["accounts"].items()})
+        self.token_issue_denies.extend(float(x) for x in state["token_issue_denies"])
+        self.user_denies.update({k: float(v) for k, v in state["user_denies"].items()})
+        for op in self.operations.values():
+            if op.status == "IN_PROGRESS":
+                self._schedule(op)
+
+    def _clear(self) -> None:
         self._generation += 1
         self._rng = random.Random(self.seed)
         self.instance_id = "ssoins-" + self._hex(16)
@@ -333,6 +414,7 @@ class AccessPlane:
             if not 0 <= delay <= MAX_ASSIGNMENT_DELAY:
                 raise validation(f"assignment_delay = {format_duration(delay)} is outside 0 s – 1h")
             self.assignment_delay = delay
+        self.changed()
 
     def settings_json(self) -> dict[str, Any]:
         """Return the instance settings the sandbox exposes."""
@@ -383,6 +465,7 @@ class AccessPlane:
         arn = f"arn:aws:sso:::permissionSet/{self.instance_id}/ps-{self._hex(16)}"
         ps = PermissionSet(arn, name, description, str(iso), seconds, relay_state, self.now())
         self.permission_sets[arn] = ps
+        self.changed()
         return ps
 
     def permission_set(self, arn: Any) -> PermissionSet:
@@ -410,6 +493,7 @@ class AccessPlane:
             ps.relay_state = relay_state
         if seconds is not None:
             ps.session_duration, ps.session_seconds = str(session_duration), seconds
+        self.changed()
 
     def delete_permission_set(self, arn: Any) -> None:
         """Delete a permission set; refused with ConflictException while account assignments use it."""
@@ -417,6 +501,7 @@ class AccessPlane:
         if any(a.permission_set_arn == ps.arn and (a.current or a.start is None) for a in self.assignments):
             raise conflict(f"Permission set {ps.arn} is assigned to accounts; delete the account assignments first")
         del self.permission_sets[ps.arn]
+        self.changed()
 
     # --- account assignments ---------------------------------------------------------------------------
     def _check_assignment_args(
@@ -440,47 +525,62 @@ class AccessPlane:
             raise not_found(f"{principal_type.title()} {principal_id} does not exist in {self.identity_store_id}")
         return ps
 
-    def _schedule(self, status: OperationStatus, apply: Any) -> None:
+    def _schedule(self, status: OperationStatus) -> None:
+        """Finish ``status`` at ``status.due`` on the clock (at once when the delay is 0)."""
         generation = self._generation
 
         def finish() -> None:
             with self.lock:
-                if generation != self._generation:  # scheduled before a sandbox reset
+                if generation != self._generation or status.status != "IN_PROGRESS":  # reset or reloaded
                     return
-                apply()
+                self._apply(status)
                 status.status = "SUCCEEDED"
+                self.changed()
 
-        if self.assignment_delay <= 0:
+        if status.due <= self.now():
             finish()
         else:
-            self.clock.call_later(self.assignment_delay, finish, name=f"sso-admin {status.kind} {status.request_id}")
+            self.clock.call_at(status.due, finish, name=f"sso-admin {status.kind} {status.request_id}")
+
+    def _apply(self, op: OperationStatus) -> None:
+        """Make a finished asynchronous request take effect."""
+        ps = self.permission_sets.get(op.permission_set_arn)
+        if op.kind == "provision":
+            if ps is not None and op.target_id is not None:
+                ps.provisioned_accounts.add(op.target_id)
+            return
+        assert op.target_id is not None and op.principal_type is not None and op.principal_id is not None
+        key = (op.target_id, op.permission_set_arn, op.principal_type, op.principal_id)
+        effective = min(op.due, self.now())  # a request finished late (after a restart) took effect when due
+        if op.kind == "create":
+            if not any(a.key() == key and a.current for a in self.assignments):
+                self.assignments.append(Assignment(*key, start=effective))
+            if ps is not None:
+                ps.provisioned_accounts.add(op.target_id)
+        else:
+            for a in self.assignments:
+                if a.key() == key and a.current:
+                    a.end = max(effective, a.start or effective)
+
+    def _start(
+        self, kind: str, ps: PermissionSet, target_id: Any, target_type: Any, ptype: Any, pid: Any
+    ) -> OperationStatus:
+        now = self.now()
+        status = OperationStatus(
+            kind, self.new_request_id(), "IN_PROGRESS", now, ps.arn, target_id, target_type, ptype, pid,
+            due=now + self.assignment_delay,
+        )  # fmt: skip
+        self.operations[status.request_id] = status
+        self._schedule(status)
+        self.changed()
+        return status
 
     def create_account_assignment(
         self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any
     ) -> OperationStatus:
         """Start creating an assignment; it takes effect when the status turns SUCCEEDED [BC-ssoadmin]."""
         ps = self._check_assignment_args(target_id, target_type, ps_arn, principal_type, principal_id)
-        status = OperationStatus(
-            "create",
-            self.new_request_id(),
-            "IN_PROGRESS",
-            self.now(),
-            ps.arn,
-            target_id,
-            target_type,
-            principal_type,
-            principal_id,
-        )
-        self.operations[status.request_id] = status
-        key = (target_id, ps.arn, principal_type, principal_id)
-
-        def apply() -> None:
-            if not any(a.key() == key and a.current for a in self.assignments):
-                self.assignments.append(Assignment(*key, start=self.now()))
-            ps.provisioned_accounts.add(target_id)
-
-        self._schedule(status, apply)
-        return status
+        return self._start("create", ps, target_id, target_type, principal_type, principal_id)
 
     def delete_account_assignment(
         self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any
@@ -492,26 +592,7 @@ class AccessPlane:
             raise not_found(
                 f"Account assignment of {principal_type} {principal_id} to {target_id} with {ps.arn} does not exist"
             )
-        status = OperationStatus(
-            "delete",
-            self.new_request_id(),
-            "IN_PROGRESS",
-            self.now(),
-            ps.arn,
-            target_id,
-            target_type,
-            principal_type,
-            principal_id,
-        )
-        self.operations[status.request_id] = status
-
-        def apply() -> None:
-            for a in self.assignments:
-                if a.key() == key and a.current:
-                    a.end = self.now()
-
-        self._schedule(status, apply)
-        return status
+        return self._start("delete", ps, target_id, target_type, principal_type, principal_id)
 
     def operation(self, request_id: Any, kind: str) -> OperationStatus:
         """Return the status of request ``request_id`` of ``kind`` or raise ``ResourceNotFoundException``."""
@@ -534,14 +615,13 @@ class AccessPlane:
             target_id = None
         else:
             raise validation(f"TargetType {target_type!r} must be AWS_ACCOUNT or ALL_PROVISIONED_ACCOUNTS")
-        status = OperationStatus("provision", self.new_request_id(), "IN_PROGRESS", self.now(), ps.arn, target_id)
+        now = self.now()
+        status = OperationStatus(
+            "provision", self.new_request_id(), "IN_PROGRESS", now, ps.arn, target_id, due=now + self.assignment_delay
+        )
         self.operations[status.request_id] = status
-
-        def apply() -> None:
-            if target_id is not None:
-                ps.provisioned_accounts.add(target_id)
-
-        self._schedule(status, apply)
+        self._schedule(status)
+        self.changed()
         return status
 
     # --- entitlements ----------------------------------------------------------------------------------
@@ -603,6 +683,7 @@ class AccessPlane:
         token = "aoa" + self.random_chars(string.ascii_letters + string.digits, 61)
         session = PortalSession(token, user_id, self.now(), self.settings.portal_session)
         self.portal_sessions[token] = session
+        self.changed()
         return session
 
     def session(self, token: Any, t: float | None = None) -> PortalSession:
@@ -639,6 +720,7 @@ class AccessPlane:
         if not isinstance(name, str) or not name:
             raise validation("name is required")
         self.accounts[account_id] = (name, email if isinstance(email, str) else f"aws+{account_id}@example.com")
+        self.changed()
 
     def get_role_credentials(self, token: Any, role_name: Any, account_id: Any) -> RoleSession:
         """Launch a permission set: issue role credentials expiring at launch + SessionDuration [BC-sso]."""
@@ -668,12 +750,14 @@ class AccessPlane:
             portal_token=session.token,
         )
         self.role_sessions[key] = role
+        self.changed()
         return role
 
     def logout(self, token: Any) -> None:
         """End the portal session; role sessions already issued keep working [UG-endsess]."""
         session = self.session(token)
         session.ended_at = self.now()
+        self.changed()
 
     def end_user_sessions(self, user_id: str) -> int:
         """Admin "Delete session" for every live portal session of ``user_id``; return how many ended [UG-endsess]."""
@@ -683,6 +767,8 @@ class AccessPlane:
             if session.user_id == user_id and session.signin <= t < self.session_end(session):
                 session.ended_at = t
                 ended += 1
+        if ended:
+            self.changed()
         return ended
 
     # --- countermeasures -------------------------------------------------------------------------------
@@ -690,6 +776,7 @@ class AccessPlane:
         """Attach a deny on ``aws:TokenIssueTime`` before ``cutoff`` (default now) [IAM-revoke]; return it."""
         value = self.now() if cutoff is None else float(cutoff)
         self.token_issue_denies.append(value)
+        self.changed()
         return value
 
     def deny_user(self, user_id: Any, at: float | None = None) -> float:
@@ -698,6 +785,7 @@ class AccessPlane:
             raise validation("user_id is required")
         value = self.now() if at is None else float(at)
         self.user_denies[user_id] = min(value, self.user_denies.get(user_id, math.inf))
+        self.changed()
         return value
 
     def role_session(self, access_key_id: Any) -> RoleSession:
