@@ -233,5 +233,5 @@ def test_bad_base_or_population_table_names_file_and_field(tmp_path: Path) -> No
     with pytest.raises(SweepError, match=r"grid.toml: population.behaviour: Input should be"):
         load_sweep_file(path)
     path.write_text("[population]\narrivals = []\n", encoding="utf-8")
-    with pytest.raises(SweepError, match="population.arrivals: set arrival patterns"):
+    with pytest.raises(SweepError, match=r"population\.arrivals: set arrival patterns"):
         load_sweep_file(path)
