@@ -268,3 +268,21 @@ def test_aggregates_count_paths_and_outcomes() -> None:
     c = simulate(s, pop, seed=1).aggregates()["counts"]
     assert c["requests"] == 20 and c["approved"] == 20
     assert c["fast_path"] == 5 and c["throttled"] == 15 and c["never_provisioned"] == 0
+
+
+def test_json_records_equal_the_record_objects() -> None:
+    s = load_settings({"approval_required": True, "activation_max": "2h"})
+    pop = Population.model_validate(
+        {
+            "arrivals": [{"kind": "poisson", "rate_per_hour": 20, "count": 60}],
+            "approver_delay": {"kind": "choice", "values": ["5m", "30h"]},
+            "deny_probability": 0.2,
+            "self_deactivate_probability": 0.5,
+        }
+    )
+    r = simulate(s, pop, seed=8)
+    rows = r.record_dicts()
+    for i, row in enumerate(rows):
+        rec = r.record(i).__dict__
+        assert row == {k: (round(v, 3) if isinstance(v, float) else v) for k, v in rec.items()}
+    assert {row["outcome"] for row in rows} >= {"approved", "expired"}
