@@ -30,6 +30,7 @@ class ScimVsModel(RuleBasedStateMachine):
         self.active: dict[str, bool] = {}
         self.groups: dict[str, str] = {}  # id -> displayName
         self.members: dict[str, set[str]] = {}
+        self.created = 0
 
     @rule(name=st.sampled_from(NAMES))
     def create_user(self, name: str) -> None:
@@ -44,7 +45,8 @@ class ScimVsModel(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(GROUPS))
     def create_group(self, name: str) -> None:
-        r = self.c.post("Groups", entra_group(name, external_id=f"g-{name}"))
+        self.created += 1  # externalIds are unique too, and a renamed group keeps its own
+        r = self.c.post("Groups", entra_group(name, external_id=f"g-{name}-{self.created}"))
         if any(n.casefold() == name.casefold() for n in self.groups.values()):
             assert r.status_code == 409
             return
