@@ -18,6 +18,9 @@ Routes (added to the app next to :class:`sim.control.SandboxControl`'s clock/res
 - ``GET/POST /_sandbox/tokens``, ``DELETE /_sandbox/tokens/{id}`` — list (no secrets), create (returns the secret;
   409 when two exist [UG-rotate]), delete.
 - ``GET/POST /_sandbox/rate-limit`` — read or set ``{"rps": N}`` (0 disables).
+- ``GET/POST /_sandbox/scim/options`` — read or change the UNCONFIRMED-behaviour switches of
+  :class:`scim_server.app.ScimOptions` at run time (``string_booleans``, ``put_user_status``,
+  ``replace_empty_members_quirk``, ``rate_limit_rps``); an unknown name or bad value is a 400 naming the field.
 
 The default rate limit is a token bucket of ``rps`` requests per real second (burst ``rps``): AWS publishes no SCIM
 rate ([DG-spc] only documents 429 ThrottlingException), so the number is UNCONFIRMED and a switch.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import random
 import re
 import threading
@@ -253,6 +257,10 @@ async def apply_latency(decision: FaultDecision | None) -> None:
         await asyncio.sleep(decision.latency_ms / 1000)
 
 
+def _options_json(ctx: IdcContext) -> dict[str, Any]:
+    return {**dataclasses.asdict(ctx.options), "rate_limit_rps": ctx.limiter.rps}
+
+
 def install(app: FastAPI, ctx: IdcContext) -> None:
     """Add ``/_sandbox/requests``, ``/faults``, ``/tokens`` and ``/rate-limit`` to the app (see module docstring)."""
     router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
@@ -328,8 +336,41 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
         if not isinstance(rps, int | float) or isinstance(rps, bool) or rps < 0:
             return bad_request("rps", f"rps must be a number >= 0 (0 disables), got {rps!r}")
         ctx.limiter.set_rate(float(rps))
+        ctx.options = dataclasses.replace(ctx.options, rate_limit_rps=float(rps))
         return {"rps": ctx.limiter.rps}
 
+    async def get_options() -> Any:
+        return _options_json(ctx)
+
+    async def post_options(request: Request) -> Any:
+        try:
+            data = await request.json()
+        except ValueError:
+            return bad_request("body", 'the body must be JSON like {"string_booleans": false}')
+        if not isinstance(data, dict):
+            return bad_request("body", "the body must be a JSON object")
+        changes: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in ("string_booleans", "replace_empty_members_quirk"):
+                if not isinstance(value, bool):
+                    return bad_request(key, f"{key} must be true or false, got {value!r}")
+            elif key == "put_user_status":
+                if value not in (200, 201):
+                    return bad_request(key, f"put_user_status must be 200 or 201, got {value!r}")
+            elif key == "rate_limit_rps":
+                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                    return bad_request(key, f"rate_limit_rps must be a number >= 0 (0 disables), got {value!r}")
+                value = float(value)
+            else:
+                return bad_request(key, f"unknown option {key!r}; options: {sorted(_options_json(ctx))}")
+            changes[key] = value
+        ctx.options = dataclasses.replace(ctx.options, **changes)
+        if "rate_limit_rps" in changes:
+            ctx.limiter.set_rate(changes["rate_limit_rps"])
+        return _options_json(ctx)
+
+    router.add_api_route("/scim/options", get_options, methods=["GET"])
+    router.add_api_route("/scim/options", post_options, methods=["POST"])
     router.add_api_route("/requests", get_requests, methods=["GET"])
     router.add_api_route("/requests", clear_requests, methods=["DELETE"])
     router.add_api_route("/faults", get_faults, methods=["GET"])

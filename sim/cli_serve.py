@@ -34,6 +34,14 @@ def serve(
         float, typer.Option("--rate-limit", help="SCIM requests/second before 429 (UNCONFIRMED default); 0 = off")
     ] = 20.0,
     seed: Annotated[int | None, typer.Option("--seed", help="seed for ids, tenant id and token")] = None,
+    string_booleans: Annotated[
+        bool, typer.Option(help='accept Entra\'s legacy "False" string for active (AWS handling UNCONFIRMED)')
+    ] = True,
+    put_user_status: Annotated[int, typer.Option("--put-user-status", help="PutUser success status, 200 or 201")] = 200,
+    replace_empty_members_quirk: Annotated[
+        bool,
+        typer.Option(help="reproduce the observed 'replace members []' -> 204 no-op instead of the documented 400"),
+    ] = False,
     entra_port: Annotated[int, typer.Option("--entra-port", help="Entra (Graph) port; 0 picks a free one")] = 0,
     entra_world: Annotated[
         Path | None, typer.Option("--entra-world", help="TOML/JSON file replacing the seeded Entra directory")
@@ -46,6 +54,8 @@ def serve(
         _fail(f"--entra-port {entra_port}: must be 0-65535 (0 picks a free port)")
     if entra_world is not None and not entra_world.is_file():
         _fail(f"--entra-world {entra_world}: no such file")
+    if put_user_status not in (200, 201):
+        _fail(f"--put-user-status {put_user_status}: must be 200 or 201")
     if rate_limit < 0:
         _fail(f"--rate-limit {rate_limit}: must be >= 0 (0 disables the limit)")
     try:
@@ -62,7 +72,12 @@ def serve(
             state_path=state,
             seed=seed,
             token=token,
-            scim_options=ScimOptions(rate_limit_rps=rate_limit),
+            scim_options=ScimOptions(
+                rate_limit_rps=rate_limit,
+                string_booleans=string_booleans,
+                put_user_status=put_user_status,
+                replace_empty_members_quirk=replace_empty_members_quirk,
+            ),
             options={"entra_port": entra_port, "entra_world": entra_world, "seed": seed},
         )
     except ServeError as exc:

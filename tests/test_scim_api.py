@@ -461,3 +461,27 @@ def test_valid_user_with_one_random_attribute_never_5xx(key: str, value: Any, re
 def test_random_patch_operations_never_5xx(ops: list[dict[str, Any]], target: str) -> None:
     r = _FUZZ.patch(target.format(u=_FUZZ_UID, g=_FUZZ_GID), {"schemas": PATCH_SCHEMA, "Operations": ops})
     assert r.status_code < 500, r.text
+
+
+def test_switches_can_change_at_run_time(c: ScimTestClient) -> None:
+    uid = c.post("Users", entra_user("wes.x@example.com")).json()["id"]
+    opts = c.sandbox("GET", "scim/options").json()
+    assert opts == {
+        "rate_limit_rps": 0.0,
+        "string_booleans": True,
+        "put_user_status": 200,
+        "replace_empty_members_quirk": False,
+    }
+    r = c.sandbox("POST", "scim/options", json={"string_booleans": False, "put_user_status": 201})
+    assert r.json()["string_booleans"] is False and r.json()["put_user_status"] == 201
+    assert_aws_error(
+        c.patch(
+            f"Users/{uid}",
+            {"schemas": PATCH_SCHEMA, "Operations": [{"op": "Replace", "path": "active", "value": "False"}]},
+        ),
+        400,
+    )
+    assert c.put(f"Users/{uid}", entra_user("wes.x@example.com")).status_code == 201
+    for bad in ({"put_user_status": 204}, {"string_booleans": "no"}, {"nope": 1}, {"rate_limit_rps": -2}):
+        r = c.sandbox("POST", "scim/options", json=bad)
+        assert r.status_code == 400 and r.json()["error"]["field"] == next(iter(bad))

@@ -109,3 +109,8 @@ def test_serve_cli_bad_flags_name_the_flag() -> None:
     assert r.exit_code == 2 and "--port 70000" in r.output
     r = runner.invoke(cli_app, ["serve", "--rate-limit", "-1"])
     assert r.exit_code == 2 and "--rate-limit" in r.output
+
+
+def test_serve_cli_rejects_bad_put_user_status() -> None:
+    r = CliRunner().invoke(cli_app, ["serve", "--put-user-status", "204"])
+    assert r.exit_code == 2 and "--put-user-status 204" in r.output
