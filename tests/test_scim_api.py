@@ -485,3 +485,21 @@ def test_switches_can_change_at_run_time(c: ScimTestClient) -> None:
     for bad in ({"put_user_status": 204}, {"string_booleans": "no"}, {"nope": 1}, {"rate_limit_rps": -2}):
         r = c.sandbox("POST", "scim/options", json=bad)
         assert r.status_code == 400 and r.json()["error"]["field"] == next(iter(bad))
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(_ops, min_size=1, max_size=4),
+    target=st.sampled_from(["Users/{u}", "Groups/{g}"]),
+    key=_user_keys,
+    value=_json_values,
+)
+def test_long_fuzz_never_5xx(ops: list[dict[str, Any]], target: str, key: str, value: Any) -> None:
+    r = _FUZZ.patch(target.format(u=_FUZZ_UID, g=_FUZZ_GID), {"schemas": PATCH_SCHEMA, "Operations": ops})
+    assert r.status_code < 500, r.text
+    body = entra_user("long.fuzz@example.com") | {key: value}
+    r = _FUZZ.post("Users", body)
+    assert r.status_code < 500, r.text
+    if r.status_code == 201:
+        _FUZZ.delete(f"Users/{r.json()['id']}")
