@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 
@@ -42,3 +43,10 @@ def test_engine_equals_simpy_model_on_every_shipped_scenario() -> None:
         sc = load_scenario(name)
         for _label, s in sc.runs():
             assert_same(s, sc.population, sc.seed)
+
+
+@pytest.mark.slow
+@hyp_settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(settings(), populations(max_requests=80), seeds())
+def test_engine_equals_simpy_model_long_fuzz(s: Settings, p: Population, seed: int) -> None:
+    assert_same(s, p, seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -123,3 +124,15 @@ def test_time_to_access_and_paths_are_consistent(s: Settings, p: Population, see
     fast = c["path"] == 1
     upper = c["entra_add"][fast] + c["fast_latency"][fast]  # the fast path or an earlier cycle [E-AWS]
     assert bool(np.all(c["idc_start"][fast] <= upper + 1e-6))
+
+
+@pytest.mark.slow
+@hyp_settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(settings(), populations(max_requests=80), seeds())
+def test_bound_and_cycle_rules_long_fuzz(s: Settings, p: Population, seed: int) -> None:
+    r = simulate(s, p, seed)
+    assert r.aggregates()["within_bound"]
+    c = r.columns
+    for add, start, path in zip(c["entra_add"], c["idc_start"], c["path"], strict=True):
+        if path == 2:
+            assert start >= rules.next_cycle_after(float(add), s.cycle_interval, s.cycle_phase)
