@@ -503,3 +503,18 @@ def test_long_fuzz_never_5xx(ops: list[dict[str, Any]], target: str, key: str, v
     assert r.status_code < 500, r.text
     if r.status_code == 201:
         _FUZZ.delete(f"Users/{r.json()['id']}")
+
+
+def test_same_seed_same_responses_byte_for_byte() -> None:
+    def run() -> list[bytes]:
+        c = scim_client(seed=11)
+        out = [c.post("Users", entra_user("same.seed@example.com")).content]
+        uid = json.loads(out[0])["id"]
+        gid = c.post("Groups", entra_group("Seeded")).json()["id"]
+        out.append(c.patch(f"Groups/{gid}", entra_add_member(uid)).content)
+        out.append(c.post("Users", entra_user("same.seed@example.com")).content)  # 409 with a request id
+        out.append(c.get("Users", params={"filter": f'groups.value eq "{gid}"', "cursor": ""}).content)
+        out.append(json.dumps(c.sandbox("GET", "requests").json()).encode())
+        return out
+
+    assert run() == run()
