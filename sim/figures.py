@@ -172,8 +172,11 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def html_report(result: SweepResult, figures: dict[str, Figure], max_rows: int = 200) -> str:
-    """Return one self-contained HTML page: the summary, every figure (base64 PNG) and the first result rows."""
+def html_report(result: SweepResult, figures: dict[str, Figure | bytes], max_rows: int = 200) -> str:
+    """Return one self-contained HTML page: the summary, every figure (base64 PNG) and the first result rows.
+
+    ``figures`` maps names to figures or to PNG bytes already rendered by :func:`png_bytes`.
+    """
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>jitbox sweep</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
@@ -182,7 +185,7 @@ def html_report(result: SweepResult, figures: dict[str, Figure], max_rows: int =
         f"<pre>{html.escape(result.summary())}</pre>",
     ]
     for name, fig in figures.items():
-        data = base64.b64encode(png_bytes(fig)).decode("ascii")
+        data = base64.b64encode(fig if isinstance(fig, bytes) else png_bytes(fig)).decode("ascii")
         parts.append(f"<h2>{html.escape(name)}</h2><img alt='{html.escape(name)}' src='data:image/png;base64,{data}'>")
     rows = result.rows()
     if rows:
@@ -251,13 +254,15 @@ def write_figures(
 ) -> list[Path]:
     """Write every figure as ``<name>.png`` and ``report.html`` into ``out_dir``; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = sweep_figures(result, gantt_cell, x, y, facet)
+    images: dict[str, Figure | bytes] = {
+        name: png_bytes(fig) for name, fig in sweep_figures(result, gantt_cell, x, y, facet).items()
+    }
     paths = []
-    for name, fig in figures.items():
+    for name, data in images.items():
         path = out_dir / f"{name}.png"
-        path.write_bytes(png_bytes(fig))
+        path.write_bytes(data if isinstance(data, bytes) else png_bytes(data))
         paths.append(path)
     report = out_dir / "report.html"
-    report.write_text(html_report(result, figures), encoding="utf-8")
+    report.write_text(html_report(result, images), encoding="utf-8")
     paths.append(report)
     return paths
