@@ -8,9 +8,9 @@ passing it as a keyword::
     from sim.engine import simulate
     from sim.strategies import populations, seeds, settings
 
-    @given(settings(activation_max=3600.0), populations(max_requests=20), seeds())
+    @given(settings(activation_max=3600.0, portal_session=8 * 3600.0), populations(max_requests=20), seeds())
     def test_my_policy_keeps_overhang_under_a_day(s, p, seed):
-        assert simulate(s, p, seed).aggregates()["overhang"]["max"] or 0 < 86400
+        assert (simulate(s, p, seed).aggregates()["overhang"]["max"] or 0) < 86400
 """
 
 from __future__ import annotations
