@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from sim.clock import Clock, ManualClock
 __all__ = [
     "PATCH_SCHEMA",
     "ScimTestClient",
+    "assert_aws_error",
     "entra_add_member",
     "entra_disable",
     "entra_group",
@@ -29,6 +31,23 @@ __all__ = [
 ]
 
 PATCH_SCHEMA = ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]
+_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
+
+
+def assert_aws_error(resp: Any, status: int, detail: str | None = None) -> dict[str, Any]:
+    """Assert ``resp`` is AWS's SCIM error ([GH-lichti]): ``schema`` AND ``schemas``, ``status`` as a string, a request
+    id (also in ``x-amzn-RequestId``), ``timeStamp`` like ``2024-04-05 06:32:12.227``; return the body."""
+    assert resp.status_code == status, resp.text
+    body: dict[str, Any] = resp.json()
+    assert body["schema"] == [_ERROR] and body["schemas"] == [_ERROR], body
+    assert body["status"] == str(status), body
+    assert re.match(r"^[0-9a-f-]{36}$", body["exceptionRequestId"]), body
+    assert _TIMESTAMP.match(body["timeStamp"]), body
+    assert resp.headers["x-amzn-RequestId"] == body["exceptionRequestId"]
+    if detail is not None:
+        assert body["detail"] == detail, body
+    return body
 
 
 class ScimTestClient:

@@ -12,10 +12,17 @@ from hypothesis import strategies as st
 
 from scim_server.app import ScimOptions
 from scim_server.sandbox import HIDDEN
-from scim_server.testing import PATCH_SCHEMA, ScimTestClient, entra_add_member, entra_group, entra_user, scim_client
+from scim_server.testing import (
+    PATCH_SCHEMA,
+    ScimTestClient,
+    assert_aws_error,
+    entra_add_member,
+    entra_group,
+    entra_user,
+    scim_client,
+)
 from scim_server.tokens import TOKEN_LIFETIME
 from sim.clock import ManualClock
-from tests.test_scim_contract import assert_aws_error
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from scim_server.errors import DETAIL_DUPLICATE, DETAIL_INVALID, DETAIL_REPLACE_
 from scim_server.testing import (
     PATCH_SCHEMA,
     ScimTestClient,
+    assert_aws_error,
     entra_add_member,
     entra_disable,
     entra_group,
@@ -29,20 +30,6 @@ TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 @pytest.fixture
 def c() -> ScimTestClient:
     return scim_client()
-
-
-def assert_aws_error(resp: Any, status: int, detail: str | None = None) -> dict[str, Any]:
-    """AWS's error body: schema AND schemas, status as a string, request id, timeStamp [GH-lichti]."""
-    assert resp.status_code == status, resp.text
-    body: dict[str, Any] = resp.json()
-    assert body["schema"] == [ERROR] and body["schemas"] == [ERROR]
-    assert body["status"] == str(status)
-    assert re.match(r"^[0-9a-f-]{36}$", body["exceptionRequestId"])
-    assert TS_RE.match(body["timeStamp"])
-    assert resp.headers["x-amzn-RequestId"] == body["exceptionRequestId"]
-    if detail is not None:
-        assert body["detail"] == detail
-    return body
 
 
 def members_of(c: ScimTestClient, gid: str) -> set[str]:
