@@ -22,9 +22,7 @@ from scim_server.testing import (
 )
 from scim_server.validation import validate_user
 
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 ID_RE = re.compile(r"^[0-9a-f]{10}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-TS_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$")
 
 
 @pytest.fixture
