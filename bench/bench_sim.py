@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from array import array
 from collections.abc import Generator
 from typing import Any
 
@@ -77,8 +78,9 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
     n = smp.n
     env = simpy.Environment()
     throttles = [rules.FastPathThrottle.from_settings(s) for _ in range(population.apps)]
-    out: dict[str, list[Any]] = {
-        k: [NAN] * n
+    # results in typed arrays, as in the engine (no per-item objects for the garbage collector to scan)
+    out: dict[str, Any] = {
+        k: array("d", [NAN]) * n
         for k in [
             "decision",
             "start",
@@ -94,11 +96,8 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
             "worst_effective_end",
         ]
     }
-    out["outcome"] = [0] * n
-    out["path"] = [0] * n
-    out["launches"] = [0] * n
-    out["self_deactivated"] = [False] * n
-    out["deactivation_refused"] = [False] * n
+    for k in ("outcome", "path", "launches", "self_deactivated", "deactivation_refused"):
+        out[k] = array("q", [0]) * n
     request = smp.request.tolist()
     idc_added: list[simpy.Event | None] = [None] * n  # value: the add time, or None when it never happens
     idc_removed: list[simpy.Event | None] = [None] * n
@@ -194,10 +193,10 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
         end = start + requested
         if after < requested:
             if s.enforce_min_active and after < MIN_ACTIVE_BEFORE_DEACTIVATE:
-                out["deactivation_refused"][i] = True
+                out["deactivation_refused"][i] = 1
             else:
                 end = start + after
-                out["self_deactivated"][i] = True
+                out["self_deactivated"][i] = 1
         out["intended_end"][i] = end
         remove = end + float(smp.remove_latency[i])
         out["entra_remove"][i] = remove
@@ -263,7 +262,7 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
     env.process(source())
     env.process(cycles())
     env.run()
-    cols = {k: np.asarray(v) for k, v in out.items()}
+    cols = {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int64) for k, v in out.items()}
     cols["request"] = smp.request
     cols["time_to_access"] = cols["idc_start"] - smp.request
     cols["overhang"] = cols["worst_effective_end"] - cols["intended_end"]
