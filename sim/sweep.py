@@ -313,11 +313,22 @@ class CellResult:
         return {"cell": self.index, **axes, **self.metrics}
 
 
-def _pct(values: np.ndarray, q: Sequence[float]) -> list[float | None]:
+def _max(values: np.ndarray) -> float | None:
+    """Return the largest non-NaN value rounded to milliseconds, or None when there is none."""
+    if values.size == 0 or np.all(np.isnan(values)):
+        return None
+    return round(float(np.nanmax(values)), 3)
+
+
+def _pct(values: np.ndarray, q: Sequence[float], with_max: bool = False) -> list[float | None]:
+    """Return the ``q`` percentiles of the non-NaN ``values`` (and their max), rounded to milliseconds."""
     v = values[~np.isnan(values)]
     if len(v) == 0:
-        return [None] * len(q)
-    return [round(float(x), 3) for x in np.percentile(v, q)]
+        return [None] * (len(q) + with_max)
+    out: list[float | None] = [round(float(x), 3) for x in np.percentile(v, q)]
+    if with_max:
+        out.append(round(float(v.max()), 3))
+    return out
 
 
 def run_cell(spec: SweepSpec, index: int, engine: str | None = None) -> CellResult:
@@ -343,13 +354,14 @@ def run_cell(spec: SweepSpec, index: int, engine: str | None = None) -> CellResu
         tta.append(c["time_to_access"])
         window.append(c["worst_effective_end"] - c["start"])
         paths.append(c["path"])
-        p99_overhang.append(_pct(c["overhang"], [99])[0])
-        p99_tta.append(_pct(c["time_to_access"], [99])[0])
+        if spec.replications > 1:  # the spread of p99 across replications
+            p99_overhang.append(_pct(c["overhang"], [99])[0])
+            p99_tta.append(_pct(c["time_to_access"], [99])[0])
     o, t, w, p = (np.concatenate(x) for x in (overhang, tta, window, paths))
     b = worst_case(s)
-    o50, o99, omax = _pct(o, [50, 99, 100])
-    t50, t99, tmax = _pct(t, [50, 99, 100])
-    (wmax,) = _pct(w, [100])
+    o50, o99, omax = _pct(o, [50, 99], with_max=True)
+    t50, t99, tmax = _pct(t, [50, 99], with_max=True)
+    wmax = _max(w)
     eps = 1e-6
 
     def sd(values: list[float | None]) -> float | None:
