@@ -68,10 +68,10 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
     limit = s.fast_path_limit
     if limit == 0:
         return admitted
-    order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
-    t = entra_add[order]
-    a = app[order]
     if s.fast_path_window_mode is WindowMode.FIXED:
+        order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
+        t = entra_add[order]
+        a = app[order]
         bucket = np.floor(t / s.fast_path_window)
         new_group = np.ones(len(order), dtype=bool)
         new_group[1:] = (a[1:] != a[:-1]) | (bucket[1:] != bucket[:-1])
@@ -80,7 +80,13 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
         rank = np.arange(len(order)) - np.repeat(group_start, sizes)
         admitted[order] = rank < limit
         return admitted
-    if len(order) > limit:
+    # sliding: only the times matter (either everyone is admitted or the engine runs), so ties need no order
+    if len(live) > limit:
+        if np.all(app[live] == app[live[0]]):
+            t, a = np.sort(entra_add[live]), np.zeros(len(live), dtype=np.int64)
+        else:
+            order = live[np.lexsort((entra_add[live], app[live]))]
+            t, a = entra_add[order], app[order]
         same_app = a[limit:] == a[:-limit]
         # the throttle pops an admission when ``admitted <= t - window`` (sim.rules.FastPathThrottle.admit)
         crowded = same_app & ~(t[:-limit] <= t[limit:] - s.fast_path_window)
@@ -88,7 +94,7 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
             raise NeedsEngine(
                 f"more than {limit} Entra adds within {s.fast_path_window:g} s on one app (sliding fast-path window)"
             )
-    admitted[order] = True
+    admitted[live] = True
     return admitted
 
 
