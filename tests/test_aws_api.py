@@ -486,3 +486,19 @@ def test_sso_oidc_device_flow_ends_in_a_portal_token(sb: Sandbox) -> None:
     sb.advance(600)
     with pytest.raises(oidc.exceptions.ExpiredTokenException):
         oidc.create_token(**{**args, "deviceCode": late["deviceCode"]})
+
+
+def test_assignment_of_a_deleted_user_lingers_and_can_be_deleted(sb: Sandbox) -> None:
+    bob = sb.user("bob")
+    ps = sb.admin.create_permission_set(InstanceArn=sb.arn, Name="Admin")["PermissionSet"]["PermissionSetArn"]
+    args = {"InstanceArn": sb.arn, "TargetId": ACCOUNT, "TargetType": "AWS_ACCOUNT", "PermissionSetArn": ps}
+    sb.admin.create_account_assignment(**args, PrincipalType="USER", PrincipalId=bob)
+    sb.advance(5)
+    sb.store.delete_user(bob)  # the assignment keeps the old id [UG-trouble][GH-assoutil93]
+    listed = sb.admin.list_account_assignments(InstanceArn=sb.arn, AccountId=ACCOUNT, PermissionSetArn=ps)
+    assert [a["PrincipalId"] for a in listed["AccountAssignments"]] == [bob]
+    status = sb.admin.delete_account_assignment(**args, PrincipalType="USER", PrincipalId=bob)
+    assert status["AccountAssignmentDeletionStatus"]["Status"] == "IN_PROGRESS"
+    with pytest.raises(sb.admin.exceptions.ValidationException) as exc:
+        sb.admin.delete_account_assignment(**args, PrincipalType="ROBOT", PrincipalId=bob)
+    assert "PrincipalType" in error_of(exc)[1]

@@ -203,16 +203,22 @@ def test_per_user_deny_stops_every_session_of_that_user(seed: Seed) -> None:
     assert bad.status_code == 400 and "at" in bad.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("how", ["disable", "delete"])
 @pytest.mark.parametrize(("mode", "launch_at_90m"), [("continue", True), ("cached_1h", False)])
-def test_disabled_user_keeps_or_loses_launches_by_switch(seed: Seed, mode: str, launch_at_90m: bool) -> None:
+def test_disabled_user_keeps_or_loses_launches_by_switch(seed: Seed, mode: str, launch_at_90m: bool, how: str) -> None:
     seed.settings(disabled_user_mode=mode)
     seed.add_member()
     token = seed.signin()
     seed.advance_to(30 * M)
-    body = seed.store.get_user(seed.alice)
-    seed.store.replace_user(seed.alice, {k: v for k, v in body.items() if k not in ("id", "meta")} | {"active": False})
+    if how == "disable":
+        body = seed.store.get_user(seed.alice)
+        seed.store.replace_user(
+            seed.alice, {k: v for k, v in body.items() if k not in ("id", "meta")} | {"active": False}
+        )
+    else:
+        seed.store.delete_user(seed.alice)  # also removes the membership at 0:30 (signin_snapshot still saw it)
     refused = seed.http.post("/_sandbox/aws/signin", json={"user_id": seed.alice})
-    assert refused.status_code == 401  # cannot sign in once disabled [UG23-auth]
+    assert refused.status_code == (401 if how == "disable" else 404)  # no new sign-in [UG23-auth]
     seed.advance_to(45 * M)
     assert seed.launch(token)["accessKeyId"]  # before the next hourly refresh, both modes allow it
     seed.advance_to(90 * M)

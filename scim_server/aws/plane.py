@@ -505,8 +505,9 @@ class AccessPlane:
 
     # --- account assignments ---------------------------------------------------------------------------
     def _check_assignment_args(
-        self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any
+        self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any, exists: bool = True
     ) -> PermissionSet:
+        """Validate assignment arguments (naming the bad field); with ``exists`` the principal must exist."""
         if not isinstance(target_id, str) or not _ACCOUNT.fullmatch(target_id):
             raise validation(f"TargetId {target_id!r} must be a 12-digit AWS account id")
         if target_type != "AWS_ACCOUNT":
@@ -516,12 +517,14 @@ class AccessPlane:
         if not isinstance(principal_id, str) or not principal_id:
             raise validation("PrincipalId is required")
         ps = self.permission_set(ps_arn)
-        exists = (
+        if not exists:
+            return ps
+        found = (
             self.directory.user_status(principal_id) is not None
             if principal_type == "USER"
             else self.directory.group_exists(principal_id)
         )
-        if not exists:
+        if not found:
             raise not_found(f"{principal_type.title()} {principal_id} does not exist in {self.identity_store_id}")
         return ps
 
@@ -585,8 +588,11 @@ class AccessPlane:
     def delete_account_assignment(
         self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any
     ) -> OperationStatus:
-        """Start deleting an assignment; it stops granting new launches when the status turns SUCCEEDED."""
-        ps = self.permission_set(ps_arn)
+        """Start deleting an assignment; it stops granting new launches when the status turns SUCCEEDED.
+
+        The principal need not exist any more (deleted users linger in assignments [UG-trouble][GH-assoutil93]).
+        """
+        ps = self._check_assignment_args(target_id, target_type, ps_arn, principal_type, principal_id, exists=False)
         key = (target_id, ps.arn, principal_type, principal_id)
         if not any(a.key() == key and a.current for a in self.assignments):
             raise not_found(
