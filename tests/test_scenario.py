@@ -125,3 +125,10 @@ def test_bad_scenarios_name_the_file_and_the_field(tmp_path: Path, text: str, fr
 def test_parse_scenario_accepts_a_mapping() -> None:
     sc = parse_scenario({"name": "m", "population": {"arrivals": [{"kind": "explicit", "times": [0]}]}})
     assert sc.runs()[0][0] == "base" and run_scenario(sc)[0].n == 1
+
+
+def test_binary_file_is_refused_with_a_message(tmp_path: Path) -> None:
+    f = tmp_path / "blob.toml"
+    f.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ScenarioError, match=r"blob\.toml: not a UTF-8 text file"):
+        load_scenario(f)
