@@ -130,6 +130,10 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
         except SettingsError as exc:
             problems.append(str(exc))
             continue
+        label = raw.get("name")
+        if label == "base" or label in [v.get("name") for v in variants]:
+            problems.append(f"{where}.name: {label!r} is taken; variant names must be unique and not 'base'")
+            continue
         variants.append({**raw, "settings": merged})
     try:
         scenario = Scenario.model_validate({**data, "settings": settings, "variants": variants, "source": source})

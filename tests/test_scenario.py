@@ -109,6 +109,11 @@ def test_unknown_scenario_lists_the_known_names() -> None:
             ["bad.toml: variants.0.settings", "portal_session = 100d", "15m – 90d"],
         ),
         ('name = "x"\n[population\n', ["bad.toml: invalid TOML"]),
+        (
+            'name = "x"\n[population]\narrivals = [{kind="burst", count=1}]\n'
+            '[[variants]]\nname = "v"\n[[variants]]\nname = "v"\n',
+            ["bad.toml: variants.1.name", "unique"],
+        ),
         ('name = "x"\n', ["bad.toml: population"]),
     ],
 )
