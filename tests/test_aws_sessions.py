@@ -21,11 +21,18 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from scim_server.app import create_app
-from scim_server.aws import AccessPlane, MembershipHistory, StoreDirectory, track_history
+from scim_server.aws import AccessPlane, AwsError, MembershipHistory, StoreDirectory, track_history
 from scim_server.aws.testing import boto3_kwargs, serve
 from scim_server.store import Store
 from sim.clock import ManualClock
-from sim.rules import Interval, launch_allowed, role_session_allowed, role_session_end
+from sim.rules import (
+    Interval,
+    latest_launch,
+    launch_allowed,
+    role_session_allowed,
+    role_session_end,
+    worst_effective_end,
+)
 from sim.settings import EntitlementMode, Settings
 
 ACCOUNT = "123456789012"
@@ -114,6 +121,9 @@ def test_seed_timeline_launch_at_858_depends_on_entitlement_mode(seed: Seed, mod
     seed.remove_member()  # 1:40 membership removed
     seed.advance_to(8 * H + 58 * M)  # 8:58 launch
     expected = launch_allowed(Interval(0.0, 100 * M), 59 * M, 538 * M, math.inf, Settings(entitlement_mode=mode))
+    access = seed.http.get(f"/_sandbox/aws/access/{seed.alice}").json()
+    assert access["can_launch"] is expected and not access["can_act"]
+    assert access["portal_sessions"][0]["live"] and access["portal_sessions"][0]["end"] == seed.t0 + 8 * H + 59 * M
     if mode is EntitlementMode.SIGNIN_SNAPSHOT:
         creds = seed.launch(token)
         assert creds["expiration"] == round((seed.t0 + 9 * H + 58 * M) * 1000)  # launch + 1 h, epoch ms
@@ -336,3 +346,35 @@ def test_sandbox_role_session_check_equals_sim_rules(
     expected = role_session_allowed(launch, check, intended_end, settings, user_deny)
     assert answer["allowed"] is expected
     assert answer["expiration"] - t0 == launch + hours * H
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    add=minutes,
+    length=st.integers(min_value=1, max_value=12 * 60).map(lambda m: m * M),
+    portal=st.sampled_from([15 * M, 1 * H, 8 * H, 24 * H]),
+    mode=st.sampled_from(list(EntitlementMode)),
+)
+def test_sandbox_reaches_the_simulators_latest_launch_and_no_further(
+    add: float, length: float, portal: float, mode: EntitlementMode
+) -> None:
+    """The worst-case user (signs in just before the membership goes) can launch until 2 s before
+    :func:`sim.rules.latest_launch` but not at it; their credentials end 2 s before :func:`worst_effective_end`."""
+    settings = Settings(portal_session=portal, entitlement_mode=mode)
+    clock, store, plane, user, group, _ps = _plane(settings)
+    t0 = clock.time()
+    membership = Interval(add, add + length)
+    latest = latest_launch(membership, math.inf, settings)
+    worst = worst_effective_end(membership, math.inf, settings)
+    assert latest is not None and worst is not None
+    clock.call_at(t0 + add, lambda: store.add_members(group, [user]))
+    clock.call_at(t0 + add + length, lambda: store.remove_members(group, [user]))
+    clock.advance(min(add + length - 1, latest - 3))  # just before removal (and before the last launch)
+    token = plane.sign_in(user).token
+    clock.advance(t0 + latest - 2 - clock.time())
+    role = plane.get_role_credentials(token, "Admin", ACCOUNT)
+    assert role.expiration - t0 == worst - 2
+    clock.advance(2)
+    assert not plane.access_json(user, clock.time())["can_launch"]
+    with pytest.raises(AwsError):
+        plane.get_role_credentials(token, "Admin", ACCOUNT)

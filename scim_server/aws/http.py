@@ -362,6 +362,17 @@ def _sandbox_routes(router: APIRouter, plane: AccessPlane, locked: Callable[[Cal
 
         return await call(request, run)
 
+    @router.get("/_sandbox/aws/access/{user_id}", tags=["sandbox"])
+    async def access(user_id: str, request: Request) -> Response:
+        """What can this user still launch and do at ``?at=T`` (default now)?"""
+        raw_at = request.query_params.get("at")
+
+        def run(_body: dict[str, Any]) -> dict[str, Any]:
+            t = _parse_time(raw_at, "at") if raw_at is not None else plane.now()
+            return plane.access_json(user_id, t)
+
+        return await call(None, run)
+
     @router.get("/_sandbox/aws/role-sessions/{access_key_id}", tags=["sandbox"])
     async def role_session(access_key_id: str, request: Request) -> Response:
         """Is this role session still allowed at ``?at=T`` (default now)?"""

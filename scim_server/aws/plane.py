@@ -714,6 +714,34 @@ class AccessPlane:
                     pairs.append((account, ps))
         return pairs
 
+    def access_json(self, user_id: str, t: float) -> dict[str, Any]:
+        """Return what ``user_id`` can still do at ``t``: per portal session whether it is live and what it may
+        launch, and per role session whether it may still act (as far as the sandbox knows now)."""
+        sessions = []
+        for session in self.portal_sessions.values():
+            if session.user_id != user_id:
+                continue
+            end = self.session_end(session)
+            live = session.signin <= t < end
+            pairs = self.launchable(session, t) if live else []
+            sessions.append(
+                {
+                    "signin": session.signin,
+                    "end": end,
+                    "live": live,
+                    "launchable": [{"accountId": a, "roleName": ps.name} for a, ps in pairs],
+                }
+            )
+        roles = [self.role_session_json(r, t) for r in self.role_sessions.values() if r.user_id == user_id]
+        return {
+            "user_id": user_id,
+            "at": t,
+            "can_launch": any(s["launchable"] for s in sessions),
+            "can_act": any(r["allowed"] for r in roles),
+            "portal_sessions": sessions,
+            "role_sessions": roles,
+        }
+
     def account_json(self, account_id: str) -> dict[str, str]:
         """Return the portal's ``AccountInfo`` (names registered via the sandbox, else derived from the id)."""
         name, email = self.accounts.get(account_id, (f"account-{account_id}", f"aws+{account_id}@example.com"))
