@@ -16,7 +16,7 @@ import boto3
 import httpx2 as httpx
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import given
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -48,6 +48,11 @@ class Seed:
         self.ids = boto3.client("identitystore", **boto3_kwargs(url))
         self.admin = boto3.client("sso-admin", **boto3_kwargs(url))
         self.sso = boto3.client("sso", **boto3_kwargs(url))
+        self.setup()
+
+    def setup(self) -> None:
+        """Create alice, AWS-Admins and Admin (PT1H) assigned on ACCOUNT; wait for the assignment; t = 0."""
+        clock, store = self.clock, self.store
         instance = self.admin.list_instances()["Instances"][0]
         self.sid, self.arn = instance["IdentityStoreId"], instance["InstanceArn"]
         self.alice = store.create_user(
@@ -378,3 +383,52 @@ def test_sandbox_reaches_the_simulators_latest_launch_and_no_further(
     assert not plane.access_json(user, clock.time())["can_launch"]
     with pytest.raises(AwsError):
         plane.get_role_credentials(token, "Admin", ACCOUNT)
+
+
+@pytest.fixture(scope="module")
+def served_seed() -> Iterator[Seed]:
+    clock = ManualClock()
+    app = create_app(clock, seed=13)
+    with serve(app) as url:
+        yield Seed(url, clock, app.state.idc.store)
+
+
+@hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    add=minutes,
+    length=st.integers(min_value=1, max_value=12 * 60).map(lambda m: m * M),
+    signin=minutes,
+    wait=st.integers(min_value=0, max_value=10 * 60).map(lambda m: m * M),
+    mode=st.sampled_from(list(EntitlementMode)),
+)
+def test_sandbox_over_http_equals_sim_rules(
+    served_seed: Seed, add: float, length: float, signin: float, wait: float, mode: EntitlementMode
+) -> None:
+    """The same differential as above, driven only over HTTP: identitystore memberships, sandbox sign-in and clock,
+    sso GetRoleCredentials (after ``POST /_sandbox/reset`` and a fresh setup per example)."""
+    sb = served_seed
+    assert sb.http.post("/_sandbox/reset").status_code == 200
+    sb.setup()
+    sb.settings(entitlement_mode=mode.value)
+    tokens: list[str] = []
+    outcome: list[bool] = []
+
+    def launch() -> None:
+        try:
+            sb.launch(tokens[0])
+            outcome.append(True)
+        except ClientError:
+            outcome.append(False)
+
+    events = sorted(
+        [(add, 0, sb.add_member), (add + length, 1, sb.remove_member), (signin, 2, lambda: tokens.append(sb.signin())),
+         (signin + wait, 3, launch)],
+        key=lambda e: (e[0], e[1]),
+    )  # fmt: skip
+    for at, _order, action in events:
+        sb.advance_to(at)
+        action()
+    expected = launch_allowed(
+        Interval(add, add + length), signin, signin + wait, math.inf, Settings(entitlement_mode=mode)
+    )
+    assert outcome == [expected]

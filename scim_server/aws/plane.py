@@ -268,6 +268,7 @@ class AccessPlane:
         self.assignment_delay = assignment_delay
         self.disabled_user_mode = disabled_user_mode
         self._fixed_store_id = identity_store_id
+        self._initial = (self.settings, assignment_delay, disabled_user_mode)
         self.journal = journal
         self._clear()
         saved = dict(journal.load(JOURNAL_KIND)).get("plane") if journal is not None else None
@@ -278,7 +279,9 @@ class AccessPlane:
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Empty every table and re-create the instance with ids drawn from the seed (sandbox reset)."""
+        """Empty every table, restore the initial settings and re-create the instance with ids drawn from the
+        seed (sandbox reset)."""
+        self.settings, self.assignment_delay, self.disabled_user_mode = self._initial
         self._clear()
         self.changed()
 
