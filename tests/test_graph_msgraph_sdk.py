@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
@@ -29,6 +31,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 
 from sim.clock import ManualClock
 from sim.serve import start_sandbox
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK's own deprecations
 
 
 class StaticToken(AccessTokenProvider):  # type: ignore[misc]

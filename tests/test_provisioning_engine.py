@@ -361,3 +361,19 @@ def test_membership_added_outside_pim_waits_for_the_cycle() -> None:
 
 def test_pim_graph_path_constant_is_used() -> None:
     assert PIM.endswith("/privilegedAccess/group")
+
+
+def test_escrow_thresholds_quarantine_the_job() -> None:
+    import httpx2
+
+    sb = make_sandbox(start=False, options=EngineOptions(escrow_eval_min_failures=3, escrow_proportion=0.4))
+
+    def refuse(method: str, url: str, **kw: object) -> httpx2.Response:
+        return httpx2.Response(400, json={"detail": "bad"}, request=httpx2.Request(method, url))
+
+    sb.job.client.request = refuse  # type: ignore[method-assign,assignment]
+    sb.job.start()
+    status = sb.job.to_json()["status"]
+    assert status["code"] == "Quarantine"
+    assert status["quarantine"]["reason"] == "EncounteredEscrowProportionThreshold"
+    assert sb.job.next_cycle == sb.clock.time() + 2 * 2400
