@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from kiota_abstractions.authentication import (
     AccessTokenProvider,
     AllowedHostsValidator,
