@@ -707,3 +707,41 @@ def test_sandbox_reset_reseeds_and_clock_advance(e: Entra) -> None:
     assert e.members() == []
     assert e.c.post("/_sandbox/clock/advance", json={"duration": "PT40M"}).json()["advanced_seconds"] == 2400
     assert e.c.get("/_sandbox/state").json()["entra"]["users"] == 4
+
+
+def test_every_read_endpoint_answers_and_unknown_ids_are_404(e: Entra) -> None:
+    req = e.activate().json()
+    gid = e.groups[EC2]
+    inst = e.c.get(f"{PIM}/assignmentScheduleInstances", headers=e.h("rich"), params={"$filter": f"groupId eq '{gid}'"})
+    inst_id = inst.json()["value"][0]["id"]
+    assert (
+        e.c.get(f"{PIM}/assignmentScheduleInstances/{inst_id}", headers=e.h("rich")).json()["principalId"]
+        == e.ids["rich"]
+    )
+    sched = e.c.get(f"{PIM}/assignmentSchedules/{req['targetScheduleId']}", headers=e.h("rich")).json()
+    assert sched["assignmentType"] == "activated" and sched["status"] == "Provisioned"
+    mine = e.c.get(f"{PIM}/assignmentSchedules/filterByCurrentUser(on='principal')", headers=e.h("rich")).json()
+    assert [s["id"] for s in mine["value"]] == [req["targetScheduleId"]]
+    eligible = e.c.get(f"{ESR}/filterByCurrentUser(on='principal')", headers=e.h("rich")).json()["value"]
+    assert len(eligible) == 1 and eligible[0]["action"] == "adminAssign"
+    assert e.c.get(f"{ESR}/{eligible[0]['id']}", headers=e.h("rich")).json()["status"] == "Provisioned"
+    assert err(e.c.post(f"{ESR}/{eligible[0]['id']}/cancel", headers=e.h("admin")))[0] == 400  # not pending
+    es = e.c.get(f"{PIM}/eligibilitySchedules", headers=e.h("admin"), params={"$filter": f"groupId eq '{gid}'"})
+    assert [s["principalId"] for s in es.json()["value"]] == [e.ids["rich"]]
+    policy = e.policy()
+    got = e.c.get(
+        f"/v1.0/policies/roleManagementPolicies/{policy['id']}", headers=e.h("rich"), params={"$expand": "rules"}
+    )
+    assert len(got.json()["rules"]) == 17
+    for path in (
+        f"{ASR}/nope",
+        f"{ESR}/nope",
+        f"{PIM}/assignmentSchedules/nope",
+        f"{PIM}/eligibilityScheduleInstances/nope",
+        "/v1.0/policies/roleManagementPolicies/nope",
+        "/v1.0/policies/roleManagementPolicyAssignments/nope",
+        f"/v1.0/policies/roleManagementPolicies/{policy['id']}/rules/nope",
+        "/v1.0/groups/nope",
+        "/v1.0/servicePrincipals/nope",
+    ):
+        assert err(e.c.get(path, headers=e.h("admin")))[:2] == (404, "Request_ResourceNotFound"), path
