@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -82,7 +83,9 @@ def serve(
         )
     except ServeError as exc:
         _fail(f"--host/--port: {exc}")
-    except Exception as exc:  # e.g. an unreadable --state file
+    except sqlite3.Error as exc:
+        _fail(f"--state {state}: not a usable SQLite state file ({exc})")
+    except Exception as exc:  # anything else the user can act on, without a traceback
         _fail(f"could not start: {type(exc).__name__}: {exc}")
     with sandbox:
         cfg = sandbox.config()

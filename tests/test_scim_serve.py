@@ -114,3 +114,10 @@ def test_serve_cli_bad_flags_name_the_flag() -> None:
 def test_serve_cli_rejects_bad_put_user_status() -> None:
     r = CliRunner().invoke(cli_app, ["serve", "--put-user-status", "204"])
     assert r.exit_code == 2 and "--put-user-status 204" in r.output
+
+
+def test_serve_cli_names_a_corrupt_state_file(tmp_path: Path) -> None:
+    bad = tmp_path / "state.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    r = CliRunner().invoke(cli_app, ["serve", "--state", str(bad)])
+    assert r.exit_code == 2 and f"--state {bad}" in r.output
