@@ -345,6 +345,13 @@ def patch_user(current: dict[str, Any], data: Any, *, string_booleans: bool = Tr
             if uri is not None:
                 if uri.lower() != ENTERPRISE_URN.lower():
                     raise _invalid(f"Operations[{i}].path {path!r}: unknown schema")
+                if (
+                    isinstance(node, AttrPath)
+                    and node.attr.lower() == "manager"
+                    and node.sub_attr is None
+                    and isinstance(op.get("value"), str)
+                ):
+                    op["value"] = {"value": op["value"]}  # Entra sends the manager's id as a plain string [E-AWS]
                 root = "enterprise"
             if isinstance(node, ValuePath) and not _only_eq(node.val_filter):
                 raise _invalid(f"Operations[{i}].path {path!r}: only eq is supported in filters [DG-patchuser]")

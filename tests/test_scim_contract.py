@@ -285,3 +285,18 @@ def test_patch_user_forbidden_operations(c: ScimTestClient) -> None:
     for ops in bad_ops:
         assert_aws_error(c.patch(f"Users/{uid}", {"schemas": PATCH_SCHEMA, "Operations": ops}), 400)
     assert c.get(f"Users/{uid}").json()["active"] is True
+
+
+def test_enterprise_extension_patch_including_entra_string_manager(c: ScimTestClient) -> None:
+    boss = c.post("Users", entra_user("boss.b@example.com")).json()["id"]
+    uid = c.post("Users", entra_user("emp.e@example.com")).json()["id"]
+    ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    ops = [
+        {"op": "Add", "path": f"{ent}:manager", "value": boss},
+        {"op": "Replace", "path": f"{ent}:department", "value": "Engineering"},
+    ]
+    r = c.patch(f"Users/{uid}", {"schemas": PATCH_SCHEMA, "Operations": ops})
+    assert r.status_code == 200, r.text
+    assert r.json()[ent] == {"department": "Engineering", "manager": {"value": boss}}
+    assert r.json()["schemas"][-1] == ent
+    assert c.get("Users", params={"filter": f'id eq "{uid}" and manager eq "{boss}"'}).json()["totalResults"] == 1
