@@ -47,7 +47,7 @@ from sim.control import bad_request
 if TYPE_CHECKING:
     from scim_server.app import IdcContext
 
-__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "install", "mask_body"]
+__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "install", "mask_body", "mask_query"]
 
 EVENT_SOURCE = "identitystore-scim.amazonaws.com"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -70,6 +70,18 @@ def mask_body(value: Any, key: str = "") -> Any:
             return value
         return HIDDEN
     return value
+
+
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def mask_query(params: dict[str, str]) -> dict[str, str]:
+    """Return query parameters with quoted filter values hidden unless they are AWS ids (``userName eq "..."``)."""
+
+    def hide(match: re.Match[str]) -> str:
+        return match.group(0) if _ID_RE.match(match.group(1)) else f'"{HIDDEN}"'
+
+    return {k: _QUOTED.sub(hide, v) if k.lower() == "filter" else v for k, v in params.items()}
 
 
 class RequestLog:

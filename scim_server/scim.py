@@ -37,7 +37,7 @@ from scim_server.errors import (
     error_body,
 )
 from scim_server.filters import Query, parse_group_filter, parse_user_filter
-from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body
+from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query
 from scim_server.store import Conflict, NotFound
 from scim_server.validation import (
     GROUP_URN,
@@ -643,7 +643,7 @@ def _log(
         "requestID": rid,
         "httpMethod": method,
         "path": request.url.path,
-        "query": str(request.url.query) or None,
+        "query": mask_query(dict(request.query_params)) or None,
         "status": status,
         "requestParameters": {"httpBody": mask_body(data) if data is not None else None, "tenantId": tenant},
     }

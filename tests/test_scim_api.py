@@ -231,6 +231,7 @@ def test_non_json_and_broken_bodies(c: ScimTestClient) -> None:
 
 
 def test_requests_log_is_cloudtrail_like_and_masks_personal_data(c: ScimTestClient) -> None:
+    assert c.get("Users", params={"filter": 'userName eq "tia.u@example.com"'}).status_code == 200
     uid = c.post("Users", entra_user("tia.u@example.com")).json()["id"]
     c.get("Users", headers={})
     entries = c.sandbox("GET", "requests").json()["requests"]
@@ -240,6 +241,7 @@ def test_requests_log_is_cloudtrail_like_and_masks_personal_data(c: ScimTestClie
     body = create["requestParameters"]["httpBody"]
     assert body["userName"] == HIDDEN and body["emails"][0]["value"] == HIDDEN and body["emails"][0]["type"] == "work"
     assert "tia" not in json.dumps(entries)
+    assert entries[-3]["query"] == {"filter": f'userName eq "{HIDDEN}"'} and entries[-3]["eventName"] == "ListUsers"
     assert denied["status"] == 401 and denied["errorCode"] == "UnauthorizedException"
     assert uid
     assert c.sandbox("DELETE", "requests").status_code == 200
