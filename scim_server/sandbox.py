@@ -5,7 +5,8 @@ Routes (added to the app next to :class:`sim.control.SandboxControl`'s clock/res
 - ``GET /_sandbox/requests[?limit=N]`` — a CloudTrail-like log of SCIM calls, oldest first: ``eventTime`` (injected
   clock), ``eventSource`` ``identitystore-scim.amazonaws.com``, ``eventName`` (CreateUser, PatchGroup, ...),
   ``userIdentity.type`` ``WebIdentityUser``, ``httpMethod``, ``path``, ``status``, ``errorCode``/``errorMessage``,
-  ``reason`` (the fake's explanation of a 4xx), ``requestID``, ``requestParameters.httpBody`` with personal values
+  ``reason`` (the fake's explanation of a 4xx), ``requestID``, ``query`` (filter values masked),
+  ``requestParameters.httpBody`` with personal values
   replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` and ``requestParameters.tenantId`` ([UG-scimct]).
   ``DELETE /_sandbox/requests`` empties it.
 - ``POST /_sandbox/faults`` — body ``{"rules": [rule, ...]}`` (replaces the rules; ``"append": true`` adds). A rule:

@@ -121,3 +121,16 @@ def test_serve_cli_names_a_corrupt_state_file(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     r = CliRunner().invoke(cli_app, ["serve", "--state", str(bad)])
     assert r.exit_code == 2 and f"--state {bad}" in r.output
+
+
+def test_scaled_clock_is_started_so_timers_fire() -> None:
+    import threading
+
+    from sim.clock import ScaledClock
+
+    fired = threading.Event()
+    clock = ScaledClock(36000)  # one virtual hour per 0.1 real second
+    with start_sandbox(clock, plugins=[], extensions=[]) as sb:
+        clock.call_later(3600, fired.set)
+        assert fired.wait(timeout=5)
+        assert sb.config()["clock"] == "scaled:36000"
