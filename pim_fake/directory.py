@@ -199,6 +199,7 @@ class Directory:
         self.service_principals.clear()
         self.applications.clear()
         self.tokens.clear()
+        self.listeners.clear()
 
     # --- ids and lookups ---------------------------------------------------------------------------
     def new_id(self) -> str:

@@ -271,6 +271,8 @@ class ProvisioningJob:
         self._retry_counts: dict[tuple[str, str], int] = {}
         self._run = threading.RLock()
         self._fp_lock = threading.Lock()
+        self._changes: list[tuple[float, str, str, bool]] = []
+        directory.listeners.append(self._on_change)
 
     # --- ids --------------------------------------------------------------------------------------------
     def _new_id(self) -> str:
@@ -377,7 +379,7 @@ class ProvisioningJob:
         with self._run:
             if not self.running:
                 return
-            snap = self._snapshot()
+            snap = self._snapshot(as_of=start)
             if self.settings.cycle_processing > 0:
                 self._cycle_timer = self.clock.call_at(
                     start + self.settings.cycle_processing,
@@ -470,11 +472,35 @@ class ProvisioningJob:
         self.code = "Quarantine"
 
     # --- the directory view -------------------------------------------------------------------------------
-    def _snapshot(self) -> _Snapshot:
-        """Read in-scope users and assigned groups: only assigned users/groups and direct members [E-HOW]."""
+    def _on_change(self, group_id: str, user_id: str, added: bool, via_pim: bool, when: float) -> None:
+        """Directory listener: remember membership changes so a cycle can read the directory as of its start."""
+        with self._fp_lock:
+            self._changes.append((when, group_id, user_id, added))
+
+    def _snapshot(self, as_of: float | None = None) -> _Snapshot:
+        """Read in-scope users and assigned groups: only assigned users/groups and direct members [E-HOW].
+
+        With ``as_of`` (a regular cycle's start) membership changes made at or after that instant are left out:
+        they belong to the next cycle, as :func:`sim.rules.next_cycle_after` ("strictly after") says, whatever
+        order same-instant timers ran in.
+        """
         with self.lock:
+            members: dict[str, list[str]] = {}
+            for a in self.sp.assignments:
+                if a.principalType == "Group" and a.principalId in self.dir.groups:
+                    members[a.principalId] = list(self.dir.groups[a.principalId].members)
+            if as_of is not None:
+                with self._fp_lock:
+                    self._changes = [c for c in self._changes if c[0] >= as_of]
+                    late = list(self._changes)
+                for _when, gid, uid, added in reversed(late):
+                    if gid not in members:
+                        continue
+                    if added and uid in members[gid]:
+                        members[gid].remove(uid)
+                    elif not added and uid not in members[gid]:
+                        members[gid].append(uid)
             users: dict[str, _SrcUser] = {}
-            groups: dict[str, tuple[str, tuple[str, ...]]] = {}
 
             def take(uid: str) -> None:
                 u = self.dir.users.get(uid)
@@ -484,13 +510,13 @@ class ProvisioningJob:
             for a in self.sp.assignments:
                 if a.principalType == "User":
                     take(a.principalId)
-                elif a.principalId in self.dir.groups:
-                    g = self.dir.groups[a.principalId]
-                    for m in g.members:
-                        take(m)
-                    groups[g.id] = (g.displayName, tuple(m for m in g.members if m in self.dir.users))
-            for gid, (name, members) in list(groups.items()):
-                groups[gid] = (name, tuple(m for m in members if m in users))
+            for ms in members.values():
+                for m in ms:
+                    take(m)
+            groups = {
+                gid: (self.dir.groups[gid].displayName, tuple(m for m in ms if m in users))
+                for gid, ms in members.items()
+            }
             return _Snapshot(users, groups)
 
     # --- object processing --------------------------------------------------------------------------------

@@ -377,3 +377,16 @@ def test_escrow_thresholds_quarantine_the_job() -> None:
     assert status["code"] == "Quarantine"
     assert status["quarantine"]["reason"] == "EncounteredEscrowProportionThreshold"
     assert sb.job.next_cycle == sb.clock.time() + 2 * 2400
+
+
+def test_expiry_exactly_at_a_cycle_start_is_removed_by_the_next_cycle() -> None:
+    s = Settings()
+    sb = make_sandbox(settings=s)
+    origin = sb.job.origin
+    assert origin is not None
+    sb.clock.advance(20 * 60)
+    sb.activate("rich", duration="PT1H")  # ends at origin + 80 min, the start of the second incremental cycle
+    sb.clock.advance(3 * 3600)
+    expected = origin + idc_remove_time(80 * 60, 80 * 60, s)
+    assert expected == origin + 120 * 60  # "strictly after" [sim.rules.next_cycle_after]
+    assert sb.patch_times("Remove") == [expected]
