@@ -56,6 +56,11 @@ class StoreDirectory:
         """Return True when the group exists."""
         return self.store.has_group(group_id)
 
+    def groups_of(self, user_id: str) -> list[str]:
+        """Return the user's current group ids (empty for an unknown user)."""
+        with self.store.lock:
+            return self.store.group_ids_of(user_id) if self.store.has_user(user_id) else []
+
 
 def track_history(store: Store, history: MembershipHistory) -> None:
     """Record the store's membership and user-status changes into ``history`` (and seed it with the present)."""

@@ -311,7 +311,13 @@ def _sandbox_routes(router: APIRouter, plane: AccessPlane, locked: Callable[[Cal
         ``assignment_delay``."""
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            known = {"portal_session", "entitlement_mode", "disabled_user_mode", "assignment_delay"}
+            known = {
+                "portal_session",
+                "entitlement_mode",
+                "disabled_user_mode",
+                "assignment_delay",
+                "user_assignments_include_groups",
+            }
             unknown = sorted(set(body) - known)
             if unknown:
                 raise validation(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")

@@ -87,6 +87,9 @@ class Directory(Protocol):
     def group_exists(self, group_id: str) -> bool:
         """Return True when the group exists."""
 
+    def groups_of(self, user_id: str) -> list[str]:
+        """Return the ids of the groups the user is a member of now (empty for unknown users)."""
+
 
 class _History(Protocol):
     def intervals(self, user_id: str, group_id: str) -> list[Interval]: ...
@@ -268,6 +271,8 @@ class AccessPlane:
         self.assignment_delay = assignment_delay
         self.disabled_user_mode = disabled_user_mode
         self._fixed_store_id = identity_store_id
+        self.user_assignments_include_groups = False
+        """ListAccountAssignmentsForPrincipal(USER) also lists the user's group assignments (UNCONFIRMED switch)."""
         self._initial = (self.settings, assignment_delay, disabled_user_mode)
         self.journal = journal
         self._clear()
@@ -282,6 +287,7 @@ class AccessPlane:
         """Empty every table, restore the initial settings and re-create the instance with ids drawn from the
         seed (sandbox reset)."""
         self.settings, self.assignment_delay, self.disabled_user_mode = self._initial
+        self.user_assignments_include_groups = False
         self._clear()
         self.changed()
 
@@ -304,6 +310,7 @@ class AccessPlane:
             "settings": self.settings.model_dump(mode="json"),
             "assignment_delay": self.assignment_delay,
             "disabled_user_mode": self.disabled_user_mode.value,
+            "user_assignments_include_groups": self.user_assignments_include_groups,
             "permission_sets": [
                 {**asdict(ps), "provisioned_accounts": sorted(ps.provisioned_accounts)}
                 for ps in self.permission_sets.values()
@@ -329,6 +336,7 @@ class AccessPlane:
         self.settings = Settings.model_validate(state["settings"])
         self.assignment_delay = state["assignment_delay"]
         self.disabled_user_mode = DisabledUserMode(state["disabled_user_mode"])
+        self.user_assignments_include_groups = bool(state.get("user_assignments_include_groups", False))
         for raw in state["permission_sets"]:
             ps = PermissionSet(**{**raw, "provisioned_accounts": set(raw["provisioned_accounts"])})
             self.permission_sets[ps.arn] = ps
@@ -388,27 +396,30 @@ class AccessPlane:
         entitlement_mode: Any = None,
         disabled_user_mode: Any = None,
         assignment_delay: Any = None,
+        user_assignments_include_groups: Any = None,
     ) -> None:
         """Change instance settings; a new portal session duration applies only to new sessions [UG-uis].
 
-        Raises ``ValidationException`` naming the bad field and its documented range.
+        All-or-nothing: raises ``ValidationException`` naming the bad field and its documented range, changing
+        nothing.
         """
         changes: dict[str, Any] = {}
         if portal_session is not None:
             changes["portal_session"] = portal_session
         if entitlement_mode is not None:
             changes["entitlement_mode"] = entitlement_mode
-        if changes:
-            try:
-                self.settings = self.settings.replace(**changes)
-            except SettingsError as exc:
-                raise validation(str(exc).replace("settings.", "")) from None
+        try:
+            settings = self.settings.replace(**changes) if changes else self.settings
+        except SettingsError as exc:
+            raise validation(str(exc).replace("settings.", "")) from None
+        mode = self.disabled_user_mode
         if disabled_user_mode is not None:
             try:
-                self.disabled_user_mode = DisabledUserMode(disabled_user_mode)
+                mode = DisabledUserMode(disabled_user_mode)
             except ValueError:
                 known = ", ".join(m.value for m in DisabledUserMode)
                 raise validation(f"disabled_user_mode {disabled_user_mode!r} is not one of {known}") from None
+        delay = self.assignment_delay
         if assignment_delay is not None:
             try:
                 delay = parse_duration(assignment_delay)
@@ -416,7 +427,13 @@ class AccessPlane:
                 raise validation(f"assignment_delay: {exc}") from None
             if not 0 <= delay <= MAX_ASSIGNMENT_DELAY:
                 raise validation(f"assignment_delay = {format_duration(delay)} is outside 0 s – 1h")
-            self.assignment_delay = delay
+        include = self.user_assignments_include_groups
+        if user_assignments_include_groups is not None:
+            if not isinstance(user_assignments_include_groups, bool):
+                raise validation("user_assignments_include_groups must be true or false")
+            include = user_assignments_include_groups
+        self.settings, self.disabled_user_mode, self.assignment_delay = settings, mode, delay
+        self.user_assignments_include_groups = include
         self.changed()
 
     def settings_json(self) -> dict[str, Any]:
@@ -429,6 +446,7 @@ class AccessPlane:
             "entitlement_mode": self.settings.entitlement_mode.value,
             "disabled_user_mode": self.disabled_user_mode.value,
             "assignment_delay": self.assignment_delay,
+            "user_assignments_include_groups": self.user_assignments_include_groups,
         }
 
     # --- instance --------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Shapes follow botocore's sso-admin model [BC-ssoadmin]. Account assignments and provisioning are asynchronous:
 the status is IN_PROGRESS until the plane's ``assignment_delay`` has passed on the clock. ListAccountAssignments-
-ForPrincipal returns the principal's direct assignments only (whether AWS adds a user's group-derived assignments
-is UNCONFIRMED).
+ForPrincipal returns the principal's direct assignments; whether AWS adds a user's group-derived assignments is
+UNCONFIRMED, so the switch ``user_assignments_include_groups`` adds them (as GROUP rows).
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ class SsoAdminApi:
         return {"AccountAssignments": page, **token}
 
     def list_account_assignments_for_principal(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``ListAccountAssignmentsForPrincipal`` (direct assignments; optional ``Filter.AccountId``)."""
+        """``ListAccountAssignmentsForPrincipal`` (direct assignments, plus a user's group assignments with the
+        ``user_assignments_include_groups`` switch; optional ``Filter.AccountId``)."""
         self.plane.check_instance(body.get("InstanceArn"))
         principal_id, principal_type = body.get("PrincipalId"), body.get("PrincipalType")
         if principal_type not in ("USER", "GROUP"):
@@ -137,6 +138,9 @@ class SsoAdminApi:
             raise validation("PrincipalId is required")
         flt = body.get("Filter") or {}
         account = flt.get("AccountId") if isinstance(flt, dict) else None
+        principals = {(principal_type, principal_id)}
+        if principal_type == "USER" and self.plane.user_assignments_include_groups:
+            principals |= {("GROUP", g) for g in self.plane.directory.groups_of(principal_id)}
         rows = [
             {
                 "AccountId": a.account_id,
@@ -145,9 +149,7 @@ class SsoAdminApi:
                 "PrincipalType": a.principal_type,
             }
             for a in self.plane.current_assignments()
-            if a.principal_id == principal_id
-            and a.principal_type == principal_type
-            and (account is None or a.account_id == account)
+            if (a.principal_type, a.principal_id) in principals and (account is None or a.account_id == account)
         ]
         page, token = paginate(rows, body, max_cap=100)
         return {"AccountAssignments": page, **token}
