@@ -161,7 +161,7 @@ def gantt_figure(settings: Settings, access_path: AccessPath = AccessPath.FAST, 
     end = window_hops(settings)[-1].end
     ax.set_xlim(0, (offset + end) / HOUR * 1.35 + 0.1)
     ax.set_xlabel("hours from the request (dashed: intended end)")
-    ax.set_title(title or f"worst-case path: access ends {format_duration(end)} after activation start", fontsize=10)
+    ax.set_title(title or f"worst-case path: access ends {format_duration(end)} after activation start", fontsize=9)
     return fig
 
 
@@ -240,7 +240,12 @@ def sweep_figures(
         if not 0 <= gantt_cell < result.spec.n_cells:
             raise SweepError(f"--gantt-cell: {gantt_cell} is not a cell of this sweep (0 – {result.spec.n_cells - 1})")
         settings = result.spec.cell_settings(int(gantt_cell))
-        figures[f"gantt_cell_{gantt_cell}"] = gantt_figure(settings, title=f"cell {gantt_cell}: worst-case path")
+        parts = [f"{k} {_label(k, v)}" for k, v in result.spec.cell_axes(int(gantt_cell)).items()]
+        axes = ", ".join(parts[:3]) + "\n" + ", ".join(parts[3:])
+        end = format_duration(window_hops(settings)[-1].end)
+        figures[f"gantt_cell_{gantt_cell}"] = gantt_figure(
+            settings, title=f"cell {gantt_cell}: worst-case path, access ends {end} after activation start\n{axes}"
+        )
     return figures
 
 
