@@ -371,7 +371,7 @@ def test_random_bodies_never_5xx(method: str, body: Any) -> None:
     assert r.status_code < 500, r.text
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     text=st.one_of(
         st.text(max_size=40),
@@ -453,7 +453,7 @@ _ops = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(key=_user_keys, value=_json_values, resource=st.sampled_from(["Users", "Users/{u}"]))
 def test_valid_user_with_one_random_attribute_never_5xx(key: str, value: Any, resource: str) -> None:
     body = entra_user("mutant@example.com")
@@ -465,7 +465,7 @@ def test_valid_user_with_one_random_attribute_never_5xx(key: str, value: Any, re
         assert _FUZZ.delete(f"Users/{r.json()['id']}").status_code == 204
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_ops, min_size=1, max_size=3), target=st.sampled_from(["Users/{u}", "Groups/{g}"]))
 def test_random_patch_operations_never_5xx(ops: list[dict[str, Any]], target: str) -> None:
     r = _FUZZ.patch(target.format(u=_FUZZ_UID, g=_FUZZ_GID), {"schemas": PATCH_SCHEMA, "Operations": ops})

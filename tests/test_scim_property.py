@@ -124,4 +124,4 @@ class ScimVsModel(RuleBasedStateMachine):
 
 
 TestScimVsModel = ScimVsModel.TestCase
-TestScimVsModel.settings = settings(max_examples=12, stateful_step_count=12, deadline=None)
+TestScimVsModel.settings = settings(max_examples=10, stateful_step_count=12, deadline=None)

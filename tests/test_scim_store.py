@@ -160,7 +160,7 @@ class StoreVsModel(RuleBasedStateMachine):
 
 
 TestStoreVsModel = StoreVsModel.TestCase
-TestStoreVsModel.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
+TestStoreVsModel.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
 
 
 def test_ids_are_aws_form_and_seeded() -> None:
