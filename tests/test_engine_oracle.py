@@ -50,3 +50,11 @@ def test_engine_equals_simpy_model_on_every_shipped_scenario() -> None:
 @given(settings(), populations(max_requests=80), seeds())
 def test_engine_equals_simpy_model_long_fuzz(s: Settings, p: Population, seed: int) -> None:
     assert_same(s, p, seed)
+
+
+def test_bench_runner_lists_sim_and_rejects_unknown_names(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.__main__ import available, main
+
+    assert "sim" in available()
+    assert main(["no-such-bench"]) == 2
+    assert "unknown benchmark(s) no-such-bench" in capsys.readouterr().err
