@@ -3,8 +3,8 @@
 - ``jitbox run SCENARIO [--seed N] [--json FILE] [--activation I] [--no-records]`` — SCENARIO is a path or a name
   from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` writes
   every per-activation record and the aggregates (``-`` for stdout).
-- ``jitbox demo`` — runs ``seed-blog`` and prints the same (:func:`demo_steps` lists the steps; later steps can be
-  appended, e.g. driving the HTTP sandbox).
+- ``jitbox demo`` — runs ``seed-blog`` in the simulator and prints the same, then replays the walkthrough live
+  over HTTP on an in-process sandbox (:mod:`sim.demo_sandbox`) and checks it against the simulator's rules.
 - ``jitbox scenarios`` — lists the scenarios found, with their descriptions.
 
 Errors the user can fix (unknown scenario, bad field in a file, unwritable JSON path) exit with code 2 and one
@@ -81,9 +81,22 @@ def _demo_simulator(console: Console) -> None:
     render_run(run_scenario(sc), console)
 
 
+def _demo_sandbox(console: Console) -> None:
+    from sim.demo_sandbox import DemoError, render_sandbox_demo, run_sandbox_demo
+
+    console.rule("[bold]the same walkthrough, live: the fakes over HTTP on 127.0.0.1[/]")
+    try:
+        result = run_sandbox_demo()
+    except DemoError as exc:
+        raise _fail(f"sandbox demo: {exc}") from None
+    render_sandbox_demo(result, console)
+    if not result.agrees:
+        raise _fail("sandbox demo: the sandbox and the simulator disagree (see the table above)")
+
+
 def demo_steps() -> list[tuple[str, Callable[[Console], None]]]:
     """Return the demo's steps as ``(title, step)``; each step prints to the console it is given."""
-    return [("simulator: seed-blog", _demo_simulator)]
+    return [("simulator: seed-blog", _demo_simulator), ("sandbox: seed walkthrough over HTTP", _demo_sandbox)]
 
 
 def demo() -> None:
