@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.durations import DurationError, parse_duration
+from sim.settings import Seconds
 
 __all__ = [
     "Arrivals",
@@ -45,16 +45,6 @@ __all__ = [
     "UniformDist",
 ]
 
-
-def _seconds(value: Any) -> float:
-    try:
-        return parse_duration(value)
-    except DurationError as exc:
-        raise ValueError(str(exc)) from None
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds)]
-"""A duration in seconds that also accepts ``PT1H`` / ``90m`` / ``8h``."""
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 

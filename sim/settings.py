@@ -39,6 +39,7 @@ __all__ = [
     "ENTITLEMENT_CACHE",
     "RANGES",
     "EntitlementMode",
+    "Seconds",
     "Settings",
     "SettingsError",
     "WindowMode",
@@ -108,6 +109,7 @@ def _seconds(value: Any) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(_seconds)]
+"""A duration in seconds that also accepts ``PT1H`` / ``90m`` / ``8h`` (used by settings, populations, scenarios)."""
 
 
 class Settings(BaseModel):
