@@ -40,10 +40,11 @@ class AuditLog:
         operation: str = "Update",
         result: str = "success",
         details: dict[str, str] | None = None,
+        system: str = "MS-PIM",
     ) -> dict[str, Any]:
-        """Append one entry and return it."""
+        """Append one entry and return it; ``initiated_by`` None means the service itself (``system``)."""
         if initiated_by is None:
-            who: dict[str, Any] = PIM_SYSTEM
+            who: dict[str, Any] = {"app": {**PIM_SYSTEM["app"], "displayName": system}}
         elif initiated_by.is_user:
             who = {"user": {"id": initiated_by.id, "displayName": initiated_by.name, "userPrincipalName": None}}
         else:

@@ -237,6 +237,7 @@ class ProvisioningJob:
         options: EngineOptions | None = None,
         seed: int = 0,
         on_request: Callable[[str, str, float], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.dir = directory
         self.sp = sp
@@ -249,6 +250,7 @@ class ProvisioningJob:
         self.rng = random.Random(seed)
         self._ids = random.Random(seed + 1)
         self.on_request = on_request
+        self.on_event = on_event
         self.id = f"aWSSingleSignOn.{self._new_id().replace('-', '')}.{self._new_id().replace('-', '')}"
         self.throttle = FastPathThrottle.from_settings(settings)
         self.fast_path: list[FastPathRecord] = []
@@ -296,6 +298,7 @@ class ProvisioningJob:
             if self.code in ("Active", "Quarantine"):
                 return
             self.code = "Active"
+            self._event("Enable/start provisioning configuration")
             if self.cycles_run == 0:
                 self.origin = self.clock.time()
                 if defer:
@@ -311,6 +314,8 @@ class ProvisioningJob:
     def pause(self) -> None:
         """Pause: no further cycles; a running cycle completes [E-KNOWN]."""
         with self._run:
+            if self.code != "Paused":
+                self._event("Disable/pause provisioning configuration")
             self.code = "Paused"
             if self._cycle_timer is not None:
                 self._cycle_timer.cancel()
@@ -332,8 +337,14 @@ class ProvisioningJob:
             self.calls_total = self.calls_failed = 0
             self.state = "Active"
             self.code = "Active"
+            self._event("Enable/restart provisioning configuration")
             self.origin = self.clock.time()
             self._cycle(initial=True)
+
+    def _event(self, activity: str) -> None:
+        """Report a provisioning-configuration audit event (category ``ProvisioningManagement`` [E-AUDREF])."""
+        if self.on_event is not None:
+            self.on_event(activity)
 
     # --- PIM fast path ----------------------------------------------------------------------------------
     def on_activation(self, group_id: str, user_id: str, at: float) -> None:
@@ -469,6 +480,7 @@ class ProvisioningJob:
                 "_began": now,
                 "_entered": now,
             }
+            self._event("Quarantine")
         self.code = "Quarantine"
 
     # --- the directory view -------------------------------------------------------------------------------

@@ -47,9 +47,9 @@ class Tenant:
 
     def reset(self) -> None:
         """Drop all state in place (the sandbox's reset hook); call :meth:`seed_world` again to repopulate."""
+        for job in list(self.jobs.values()):
+            job.pause()  # outside the tenant lock: a running cycle holds the job's lock and may need ours
         with self.lock:
-            for job in self.jobs.values():
-                job.pause()
             self.jobs.clear()
             self.pim.clear()
             self.directory.clear()
@@ -78,9 +78,22 @@ class Tenant:
             client=client,
             options=options,
             seed=self.seed if seed is None else seed,
+            on_event=lambda activity: self._provisioning_event(sp, activity),
         )
         self.jobs[sp.id] = job
         return job
+
+    def _provisioning_event(self, sp: ServicePrincipal, activity: str) -> None:
+        with self.lock:
+            self.audit.record(
+                activity,
+                initiated_by=None,
+                targets=[{"id": sp.id, "displayName": sp.displayName, "type": "ServicePrincipal"}],
+                correlation_id=self.directory.new_id(),
+                category="ProvisioningManagement",
+                service="Account Provisioning",
+                system="Azure AD Provisioning Service",
+            )
 
     def job(self, sp_id: str, job_id: str | None = None) -> ProvisioningJob:
         """Return the job of ``sp_id`` (checking ``job_id`` when given) or raise 404."""

@@ -393,3 +393,34 @@ def test_expiry_exactly_at_a_cycle_start_is_removed_by_the_next_cycle() -> None:
     expected = origin + idc_remove_time(80 * 60, 80 * 60, s)
     assert expected == origin + 120 * 60  # "strictly after" [sim.rules.next_cycle_after]
     assert sb.patch_times("Remove") == [expected]
+
+
+def test_quarantine_ends_when_the_target_recovers_and_config_events_are_audited() -> None:
+    import httpx2
+
+    sb = make_sandbox(start=False)
+    real = sb.job.client.request
+
+    def unauthorized(method: str, url: str, **kw: object) -> httpx2.Response:
+        return httpx2.Response(401, json={"detail": "bad token"}, request=httpx2.Request(method, url))
+
+    sb.job.client.request = unauthorized  # type: ignore[method-assign,assignment]
+    sb.job.start()
+    assert sb.job.to_json()["status"]["code"] == "Quarantine"
+    sb.job.client.request = real  # type: ignore[method-assign]
+    nxt = sb.job.next_cycle
+    assert nxt is not None
+    sb.clock.advance(nxt - sb.clock.time())
+    job = sb.job.to_json()
+    assert job["status"]["code"] == "Active" and job["status"]["quarantine"] is None
+    assert len(sb.memberships()[ALL]) == 3
+    assert sb.job.origin is not None and (job["nextCycleDateTime"] is not None)
+    audits = sb.graph.get(
+        "/v1.0/auditLogs/directoryAudits",
+        headers=sb.h("admin"),
+        params={"$filter": "category eq 'ProvisioningManagement'"},
+    ).json()["value"]
+    assert [a["activityDisplayName"] for a in reversed(audits)] == [
+        "Enable/start provisioning configuration",
+        "Quarantine",
+    ]
