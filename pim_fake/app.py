@@ -205,6 +205,28 @@ def _sandbox_router(tenant: Tenant, tokens: Callable[[], dict[str, str]]) -> API
     def provisioning() -> Any:
         return _state(tenant)["provisioning"]
 
+    @router.post("/provisioning/target")
+    async def retarget(request: Request) -> Any:
+        """Point a provisioning job at any SCIM server: ``{"scim_url", "scim_token", "service_principal_id"?}``."""
+        body = await _json(request)
+        if not isinstance(body, dict):
+            raise bad_request('Give {"scim_url": "https://.../scim/v2/", "scim_token": "..."}.')
+        url, token = body.get("scim_url"), body.get("scim_token")
+        if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+            raise bad_request(f"scim_url {url!r} must be an http(s) URL such as http://127.0.0.1:8080/scim/v2/")
+        if not isinstance(token, str):
+            raise bad_request("scim_token must be a string (the SCIM bearer token).")
+        sp_id = body.get("service_principal_id")
+        sp = tenant.directory.service_principal(sp_id) if isinstance(sp_id, str) else tenant.identity_center_app()
+        if sp is None:
+            raise bad_request("There is no enterprise application to provision from; add one to the world.")
+        target = ScimTarget(url, token)
+        if sp.id in tenant.jobs:
+            await run_in_threadpool(tenant.jobs[sp.id].retarget, target)
+        else:
+            tenant.add_job(sp.id, target)
+        return tenant.jobs[sp.id].to_json()
+
     return router
 
 

@@ -346,6 +346,24 @@ class ProvisioningJob:
         if self.on_event is not None:
             self.on_event(activity)
 
+    def retarget(self, target: ScimTarget, client: httpx2.Client | None = None) -> None:
+        """Point the job at another SCIM endpoint: forget the target cache, escrows and quarantine; a running
+        job runs an initial cycle against the new target at once."""
+        with self._run:
+            self._event("Update provisioning setting or credentials")
+            self.target = target
+            self.client = client or httpx2.Client(timeout=60.0)
+            was_running = self.code in ("Active", "Quarantine")
+            self.users.clear()
+            self.groups.clear()
+            self.escrow.clear()
+            self.quarantine = None
+            if was_running:
+                self.code = "Paused"
+                self.restart()
+            elif self.code == "Quarantine":
+                self.code = "Active"
+
     # --- PIM fast path ----------------------------------------------------------------------------------
     def on_activation(self, group_id: str, user_id: str, at: float) -> None:
         """A PIM activation added ``user_id`` to ``group_id`` at ``at``: fast path or next cycle [E-PIMG]."""

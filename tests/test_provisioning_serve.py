@@ -97,3 +97,51 @@ def test_serve_rejects_a_bad_world_file_with_a_named_field(tmp_path: Path) -> No
     world.write_text(json.dumps({"groups": [{"displayName": "G", "members": ["ghost"]}]}), encoding="utf-8")
     with pytest.raises(ValueError, match=r"groups\[0\]\.members: 'ghost'"):
         start_sandbox(ManualClock(), options={"entra_world": world})
+
+
+def test_provisioning_can_be_pointed_at_another_scim_server_over_http() -> None:
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from scim2_server.memory import InMemoryStorage
+    from scim2_server.testserver.application import BearerTokenApplication
+    from scim2_server.testserver.cli import ThreadingWSGIServer
+    from scim2_server.utils import load_default_provider
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    storage = InMemoryStorage()
+    app = BearerTokenApplication(storage, load_default_provider(), bearer_tokens=["own-secret"])
+    server = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with start_sandbox(ManualClock()) as sandbox, httpx2.Client(timeout=30) as http:
+            cfg = sandbox.config()
+            target = cfg["graph_sandbox_url"] + "provisioning/target"
+            bad = http.post(target, json={"scim_url": "ftp://x", "scim_token": "t"})
+            assert bad.status_code == 400 and "scim_url" in bad.json()["error"]["message"]
+            own = f"http://127.0.0.1:{server.server_port}/v2/?aadOptscim062020"
+            assert "entra" in sandbox.servers
+            job = sandbox_job(http, cfg)
+            jid = job["id"]
+            r = http.post(target, json={"scim_url": own, "scim_token": "own-secret"})
+            assert r.status_code == 200 and r.json()["id"] == jid
+            # a started job re-runs its initial cycle against the new target at once
+            names = sorted(res.user_name for res in storage.resources if hasattr(res, "user_name"))
+            assert names == ["jane.doe@jitbox.example", "mateo.jackson@jitbox.example", "rich.roe@jitbox.example"]
+            assert sandbox.idc.store.dump()["users"] == []  # nothing went to the Identity Center fake
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def sandbox_job(http: httpx2.Client, cfg: dict[str, object]) -> dict[str, object]:
+    tokens = cfg["graph_tokens"]
+    assert isinstance(tokens, dict)
+    h = {"Authorization": f"Bearer {tokens['admin']}"}
+    sp = http.get(f"{cfg['graph_url']}/servicePrincipals", headers=h).json()["value"][0]
+    jobs = http.get(f"{cfg['graph_url']}/servicePrincipals/{sp['id']}/synchronization/jobs", headers=h).json()
+    return jobs["value"][0]  # type: ignore[no-any-return]
