@@ -745,3 +745,30 @@ def test_every_read_endpoint_answers_and_unknown_ids_are_404(e: Entra) -> None:
         "/v1.0/servicePrincipals/nope",
     ):
         assert err(e.c.get(path, headers=e.h("admin")))[:2] == (404, "Request_ResourceNotFound"), path
+
+
+def test_admin_update_and_renew_of_an_active_assignment(e: Entra) -> None:
+    body = {
+        **_req(e, "adminAssign", who="jane"),
+        "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "PT2H"}},
+    }
+    assert e.c.post(ASR, headers=e.h("admin"), json=body).status_code == 201
+    upd = {
+        **_req(e, "AdminUpdate", who="jane"),
+        "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "PT4H"}},
+    }
+    r = e.c.post(ASR, headers=e.h("admin"), json=upd)
+    assert r.status_code == 201 and r.json()["action"] == "adminUpdate"
+    e.clock.advance(3 * 3600)
+    assert e.members() == ["Jane Doe"]  # the update moved the end from 2 h to 4 h
+    e.clock.advance(3600)
+    assert e.members() == []
+    renew = {
+        **_req(e, "adminRenew", who="jane"),
+        "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "P1D"}},
+    }
+    r = e.c.post(ASR, headers=e.h("admin"), json=renew)
+    assert r.status_code == 201 and r.json()["status"] == "Provisioned"
+    assert e.members() == ["Jane Doe"]
+    assert "Add member to role in PIM requested (renew)" in e.audits()
+    assert err(e.c.post(ASR, headers=e.h("admin"), json=renew))[1] == "RoleAssignmentExists"
