@@ -159,7 +159,7 @@ def create_app(
         options=opts,
         journal=journal,
         rng=random.Random(None if seed is None else f"{seed}:requests"),
-        faults=FaultInjector(None if seed is None else hash((seed, "faults")) & 0xFFFFFFFF),
+        faults=FaultInjector(None if seed is None else f"{seed}:faults"),
         limiter=RateLimiter(opts.rate_limit_rps),
     )
     app = FastAPI(

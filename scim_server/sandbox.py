@@ -194,7 +194,8 @@ class FaultDecision:
 class FaultInjector:
     """Ordered fault rules; :meth:`decide` is called once per SCIM request (seeded randomness)."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | str | None = None) -> None:
+        # A str seed is hashed with SHA-512 by random.Random, so it is the same in every process (unlike hash()).
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
