@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import math
 import random
 import re
 import threading
@@ -244,8 +245,8 @@ class RateLimiter:
 
     def set_rate(self, rps: float) -> None:
         """Change the rate (0 disables) and refill the bucket."""
-        if rps < 0:
-            raise ValueError("rps must be >= 0")
+        if not math.isfinite(rps) or rps < 0:
+            raise ValueError("rps must be a finite number >= 0")
         with self._lock:
             self.rps = float(rps)
             self._tokens = float(rps)
@@ -347,7 +348,7 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
         except ValueError:
             return bad_request("body", 'the body must be JSON like {"rps": 20}')
         rps = data.get("rps") if isinstance(data, dict) else None
-        if not isinstance(rps, int | float) or isinstance(rps, bool) or rps < 0:
+        if not isinstance(rps, int | float) or isinstance(rps, bool) or not math.isfinite(rps) or rps < 0:
             return bad_request("rps", f"rps must be a number >= 0 (0 disables), got {rps!r}")
         ctx.limiter.set_rate(float(rps))
         ctx.options = dataclasses.replace(ctx.options, rate_limit_rps=float(rps))
@@ -372,7 +373,12 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
                 if value not in (200, 201):
                     return bad_request(key, f"put_user_status must be 200 or 201, got {value!r}")
             elif key == "rate_limit_rps":
-                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                if (
+                    not isinstance(value, int | float)
+                    or isinstance(value, bool)
+                    or not math.isfinite(value)
+                    or value < 0
+                ):
                     return bad_request(key, f"rate_limit_rps must be a number >= 0 (0 disables), got {value!r}")
                 value = float(value)
             else:

@@ -555,6 +555,8 @@ def load_check_file(path: Path) -> tuple[Settings, Limits]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CheckError(f"{path}: cannot read the settings file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise CheckError(f"{path}: not a UTF-8 text file (settings files are TOML)") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sqlite3
 import threading
@@ -57,8 +58,8 @@ def serve(
         _fail(f"--entra-world {entra_world}: no such file")
     if put_user_status not in (200, 201):
         _fail(f"--put-user-status {put_user_status}: must be 200 or 201")
-    if rate_limit < 0:
-        _fail(f"--rate-limit {rate_limit}: must be >= 0 (0 disables the limit)")
+    if not math.isfinite(rate_limit) or rate_limit < 0:
+        _fail(f"--rate-limit {rate_limit}: must be a finite number >= 0 (0 disables the limit)")
     try:
         the_clock = clock_from_spec(clock)
     except ClockError as exc:

@@ -2,8 +2,8 @@
 
 - ``GET  /_sandbox/clock`` → ``{"now", "mode", "pending_timers"}``
 - ``POST /_sandbox/clock/advance`` with ``{"seconds": 2400}`` or ``{"duration": "PT40M"}`` (or ``?seconds=``) →
-  ``{"now", "advanced_seconds", "timers_run"}``; fakes served together share one clock, so advancing on either
-  moves both.
+  ``{"now", "advanced_seconds", "timers_run"}`` (at most :data:`MAX_ADVANCE`, 366 days, per call); fakes served
+  together share one clock, so advancing on either moves both.
 - ``POST /_sandbox/reset`` → runs every registered reset hook (stores emptied, timers dropped).
 - ``GET  /_sandbox/state`` → the JSON dump each registered state provider returns, keyed by name.
 
@@ -22,7 +22,11 @@ from fastapi.responses import JSONResponse
 from sim.clock import Clock, ClockError
 from sim.durations import DurationError, parse_duration
 
-__all__ = ["SandboxControl", "bad_request"]
+__all__ = ["MAX_ADVANCE", "SandboxControl", "bad_request"]
+
+MAX_ADVANCE = 366 * 86400.0
+"""Longest single ``POST /_sandbox/clock/advance`` (one year and a day): a bigger jump would run every recurring
+timer (e.g. Entra's 40-minute cycle) for years or move the clock past what a datetime can show."""
 
 
 def bad_request(field: str, message: str) -> JSONResponse:
@@ -84,8 +88,15 @@ class SandboxControl:
             return bad_request("seconds", 'give {"seconds": N} or {"duration": "PT40M"}')
         try:
             seconds = parse_duration(raw)
+        except DurationError as exc:
+            return bad_request(field, str(exc))
+        if seconds > MAX_ADVANCE:
+            return bad_request(
+                field, f"advance at most 366 days per call (got {seconds:g} s); call again to go further"
+            )
+        try:
             ran = await _run_blocking(self.clock.advance, seconds)
-        except (DurationError, ClockError, TypeError) as exc:
+        except (ClockError, TypeError) as exc:
             return bad_request(field, str(exc))
         return {**self.clock_json(), "advanced_seconds": seconds, "timers_run": ran}
 

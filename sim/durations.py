@@ -40,6 +40,10 @@ def parse_duration(value: str | float | int) -> float:
         if not math.isfinite(value) or value < 0:
             raise DurationError(f"{value!r} is not a duration; it must be a finite number of seconds >= 0")
         return float(value)
+    if not isinstance(value, str):
+        raise DurationError(
+            f"{value!r} is not a duration; use a string such as PT1H, 90m or 8h, or a number of seconds"
+        )
     text = value.strip()
     if not text:
         raise DurationError("empty duration; use e.g. PT1H, 90m or 8h")

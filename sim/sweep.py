@@ -244,6 +244,10 @@ class SweepSpec(BaseModel):
         its documented range, or bad arrival pattern / population field."""
         if "arrivals" in self.population:
             raise SweepError(f"{where}: population.arrivals: set arrival patterns with the arrivals axis instead")
+        for name in self.base:
+            if name in self.AXES or name in COUNTERMEASURES:
+                axis = "countermeasures" if name in COUNTERMEASURES else name
+                raise SweepError(f"{where}: base.{name}: every cell sets it from the {axis} axis; set it there instead")
         try:
             load_settings(self.base, where="base")
             for axis in ("activation_max", "portal_session", "permission_set_session"):
@@ -266,6 +270,8 @@ def load_sweep_file(path: Path, **overrides: Any) -> SweepSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise SweepError(f"{path}: cannot read the sweep file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise SweepError(f"{path}: not a UTF-8 text file (sweep files are TOML)") from None
     except tomllib.TOMLDecodeError as exc:
         raise SweepError(f"{path}: not valid TOML: {exc}") from None
     return make_spec({**data, **{k: v for k, v in overrides.items() if v is not None}}, where=str(path))

@@ -1,0 +1,103 @@
+"""QA: bad input a new user can type, found by trying jitbox from the README; each must be a clear message, not a
+traceback or a 500, and must not break the sandbox for the requests that follow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from scim_server.app import create_app
+from sim.cli import app as cli_app
+from sim.clock import ManualClock
+from sim.durations import DurationError, parse_duration
+
+NOT_UTF8 = b"\xff\xfeactivation_max = 1\n"
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli_app, list(args))
+    return result.exit_code, result.output + (str(result.exception) if result.exception else "")
+
+
+@pytest.mark.parametrize("value", [[], ["1h"], {"h": 1}, None])
+def test_parse_duration_refuses_non_text_values_with_its_own_error(value: object) -> None:
+    with pytest.raises(DurationError, match="not a duration"):
+        parse_duration(value)  # type: ignore[arg-type]
+
+
+def test_check_and_advise_name_a_list_where_a_duration_belongs(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[settings]\nactivation_max = ["1h"]\n', encoding="utf-8")
+    code, out = _cli("check", str(path), "--max-window", "2h")
+    assert code == 2 and "settings.activation_max" in out and "not a duration" in out, out
+    code, out = _cli("advise", "--max-window", "2h", "--settings", str(path))
+    assert code == 2 and "settings.activation_max" in out, out
+
+
+def test_check_advise_and_sweep_refuse_a_non_utf8_file_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "binary.toml"
+    path.write_bytes(NOT_UTF8)
+    for args in (
+        ("check", str(path), "--max-window", "2h"),
+        ("advise", "--max-window", "2h", "--settings", str(path)),
+        ("sweep", str(path), "--no-figures", "--no-progress", "--out", str(tmp_path / "out")),
+    ):
+        code, out = _cli(*args)
+        assert code == 2 and f"{path}: not a UTF-8 text file" in out, (args, out)
+        assert "grid value out of range" not in out
+
+
+def test_sweep_base_table_cannot_silently_lose_an_axis_field(tmp_path: Path) -> None:
+    # the countermeasures axis (default "none") would switch this off in every cell without a word
+    for line, axis in (("remove_idc_membership = true", "countermeasures"), ('entitlement_mode = "launch_check"', "")):
+        path = tmp_path / "sweep.toml"
+        path.write_text(f"activations = 10\n[base]\n{line}\n", encoding="utf-8")
+        code, out = _cli("sweep", str(path), "--no-figures", "--no-progress", "--out", str(tmp_path / "out"))
+        name = line.split(" ")[0]
+        assert code == 2 and f"base.{name}" in out and f"the {axis or name} axis" in out, out
+
+
+def test_serve_refuses_a_non_finite_rate_limit() -> None:
+    for value in ("nan", "inf"):
+        code, out = _cli("serve", "--rate-limit", value)
+        assert code == 2 and "--rate-limit" in out and "finite" in out, out
+
+
+@pytest.fixture
+def sandbox() -> TestClient:
+    return TestClient(create_app(ManualClock(), seed=3), raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize("body", ['{"seconds": []}', '{"seconds": {}}', '{"duration": [1]}'])
+def test_clock_advance_with_a_wrong_type_is_a_400_naming_the_field(sandbox: TestClient, body: str) -> None:
+    resp = sandbox.post("/_sandbox/clock/advance", content=body)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["field"] in ("seconds", "duration")
+
+
+@pytest.mark.parametrize("body", ['{"seconds": 1e30}', '{"seconds": 1e12}', '{"duration": "P400D"}'])
+def test_clock_advance_past_a_year_is_refused_and_the_clock_keeps_working(sandbox: TestClient, body: str) -> None:
+    resp = sandbox.post("/_sandbox/clock/advance", content=body)
+    assert resp.status_code == 400 and "366 days" in resp.json()["error"]["message"], resp.text
+    assert sandbox.get("/_sandbox/clock").json()["now"] == "2025-06-03T09:00:00Z"
+    resp = sandbox.post("/_sandbox/clock/advance", json={"duration": "P366D"})
+    assert resp.status_code == 200 and resp.json()["now"] == "2026-06-04T09:00:00Z"
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "1e999"])
+def test_rate_limit_refuses_non_finite_numbers(sandbox: TestClient, value: str) -> None:
+    resp = sandbox.post("/_sandbox/rate-limit", content=f'{{"rps": {value}}}')
+    assert resp.status_code == 400 and resp.json()["error"]["field"] == "rps", resp.text
+    resp = sandbox.post("/_sandbox/scim/options", content=f'{{"rate_limit_rps": {value}}}')
+    assert resp.status_code == 400 and resp.json()["error"]["field"] == "rate_limit_rps", resp.text
+    assert sandbox.get("/_sandbox/rate-limit").json() == {"rps": 20.0}
+
+
+@pytest.mark.parametrize("at", ["1e309", "inf", "NaN", "9" * 400])
+def test_access_at_a_non_finite_time_is_a_validation_error(sandbox: TestClient, at: str) -> None:
+    resp = sandbox.get(f"/_sandbox/aws/access/someone?at={at}")
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"]["code"] == "ValidationException" and "at must be finite" in resp.text
