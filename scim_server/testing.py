@@ -112,7 +112,7 @@ def scim_client(
 
 def entra_user(user_name: str, *, external_id: str | None = None, email: str | None = None) -> dict[str, Any]:
     """Return Entra's POST /Users body for ``user_name`` [E-SCIM]."""
-    given, _, family = user_name.partition(".")
+    given, _, family = user_name.split("@")[0].partition(".")
     return {
         "schemas": [
             "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -126,7 +126,7 @@ def entra_user(user_name: str, *, external_id: str | None = None, email: str | N
         "meta": {"resourceType": "User"},
         "name": {
             "formatted": user_name.split("@")[0],
-            "familyName": (family.split("@")[0] or "Doe").title(),
+            "familyName": (family or "Doe").title(),
             "givenName": (given or "Jo").title(),
         },
         "roles": [],

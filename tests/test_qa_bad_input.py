@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from scim_server.app import create_app
+from scim_server.aws.http import JSON11
 from sim.cli import app as cli_app
 from sim.clock import ManualClock
 from sim.durations import DurationError, parse_duration
@@ -101,3 +102,24 @@ def test_access_at_a_non_finite_time_is_a_validation_error(sandbox: TestClient, 
     resp = sandbox.get(f"/_sandbox/aws/access/someone?at={at}")
     assert resp.status_code == 400, resp.text
     assert resp.json()["error"]["code"] == "ValidationException" and "at must be finite" in resp.text
+
+
+def test_entra_user_names_come_from_the_local_part_only() -> None:
+    from scim_server.testing import entra_user
+
+    assert entra_user("alice@example.com")["name"] | {"formatted": ""} == {
+        "formatted": "",
+        "givenName": "Alice",
+        "familyName": "Doe",
+    }
+    assert entra_user("rich.roe@example.com")["name"]["familyName"] == "Roe"
+
+
+def test_unserved_identitystore_operation_lists_the_served_ones(sandbox: TestClient) -> None:
+    # boto3's identitystore.create_user: users come from SCIM here, so the message must say what is served
+    resp = sandbox.post(
+        "/", content="{}", headers={"X-Amz-Target": "AWSIdentityStore.CreateUser", "Content-Type": JSON11}
+    )
+    assert resp.status_code == 400 and resp.json()["__type"] == "UnknownOperationException"
+    message = resp.json()["Message"]
+    assert "'AWSIdentityStore.CreateUser'" in message and "ListUsers" in message and "AWSIdentityStore.*" not in message

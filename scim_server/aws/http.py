@@ -126,10 +126,12 @@ def build_router(plane: AccessPlane, identitystore: IdentityStoreApi, oidc: Devi
         try:
             handler = services.get(prefix, {}).get(op)
             if handler is None:
+                served = (
+                    ", ".join(sorted(services[prefix])) if prefix in services else ", ".join(f"{p}.*" for p in services)
+                )
                 raise AwsError(
                     "UnknownOperationException",
-                    f"X-Amz-Target {target!r} is not an operation of this sandbox "
-                    f"(served: {', '.join(f'{p}.*' for p in services)})",
+                    f"X-Amz-Target {target!r} is not an operation of this sandbox (served: {served})",
                     400,
                 )
             body = await _json_body(request)
