@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 __all__ = [
     "DEFAULT_EPOCH",
+    "MAX_SCALE",
     "Clock",
     "ClockError",
     "ManualClock",
@@ -222,13 +223,18 @@ class WallClock(Clock):
         return _time.time()
 
 
+MAX_SCALE = 1e6
+"""Fastest scaled clock (about 11.6 virtual days per real second): faster, the one-year SCIM token would expire
+within seconds of start and the clock would soon pass what a datetime can show."""
+
+
 class ScaledClock(Clock):
     """Wall time running ``factor`` times faster, starting at ``start`` (default: real now)."""
 
     def __init__(self, factor: float, start: datetime | None = None) -> None:
         super().__init__()
-        if not factor > 0:
-            raise ClockError(f"scale factor must be > 0, got {factor}")
+        if not 0 < factor <= MAX_SCALE:
+            raise ClockError(f"scale factor must be > 0 and <= {MAX_SCALE:g}, got {factor}")
         self.factor = float(factor)
         self._real0 = _time.monotonic()
         self._virt0 = (start or datetime.now(tz=UTC)).timestamp()
@@ -256,5 +262,8 @@ def clock_from_spec(spec: str, start: datetime | None = None) -> Clock:
             factor = float(text.split(":", 1)[1])
         except ValueError:
             raise ClockError(f"--clock {spec!r}: the factor after 'scaled:' must be a number, e.g. scaled:60") from None
-        return ScaledClock(factor, start)
+        try:
+            return ScaledClock(factor, start)
+        except ClockError as exc:
+            raise ClockError(f"--clock {spec!r}: {exc}") from None
     raise ClockError(f"--clock {spec!r} is not one of manual, wall, scaled:N")

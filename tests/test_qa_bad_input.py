@@ -123,3 +123,10 @@ def test_unserved_identitystore_operation_lists_the_served_ones(sandbox: TestCli
     assert resp.status_code == 400 and resp.json()["__type"] == "UnknownOperationException"
     message = resp.json()["Message"]
     assert "'AWSIdentityStore.CreateUser'" in message and "ListUsers" in message and "AWSIdentityStore.*" not in message
+
+
+@pytest.mark.parametrize("spec", ["scaled:inf", "scaled:1e308", "scaled:0"])
+def test_serve_refuses_a_clock_scale_that_would_overflow_naming_the_flag(spec: str) -> None:
+    # before: scaled:inf started and died with "--host/--port: no valid SCIM token" (the token expired at once)
+    code, out = _cli("serve", "--clock", spec)
+    assert code == 2 and f"--clock '{spec}'" in out and "<= 1e+06" in out, out
