@@ -99,6 +99,8 @@ def load_world(path: str | Path | None) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise WorldError(f"world file {str(p)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise WorldError(f"world file {str(p)!r}: not a UTF-8 text file") from None
     try:
         data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:

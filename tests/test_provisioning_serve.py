@@ -145,3 +145,10 @@ def sandbox_job(http: httpx2.Client, cfg: dict[str, object]) -> dict[str, object
     sp = http.get(f"{cfg['graph_url']}/servicePrincipals", headers=h).json()["value"][0]
     jobs = http.get(f"{cfg['graph_url']}/servicePrincipals/{sp['id']}/synchronization/jobs", headers=h).json()
     return jobs["value"][0]  # type: ignore[no-any-return]
+
+
+def test_serve_rejects_a_world_file_that_is_not_utf8(tmp_path: Path) -> None:
+    world = tmp_path / "world.toml"
+    world.write_bytes(b'[[users]]\nname = "\xff\xfe"\n')
+    with pytest.raises(ValueError, match="not a UTF-8 text file"):
+        start_sandbox(ManualClock(), options={"entra_world": world})
