@@ -39,6 +39,7 @@ from scim_server.store import Journal, Store
 from scim_server.tokens import TokenManager, new_tenant_id
 from sim.clock import Clock
 from sim.control import SandboxControl
+from sim.settings import Settings
 
 __all__ = ["IdcContext", "Plugin", "ScimOptions", "create_app", "default_plugins"]
 
@@ -80,6 +81,8 @@ class IdcContext:
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     config_hooks: list[Callable[[str], dict[str, Any]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    settings: Settings | None = None
+    """The timing settings plug-ins start from (the access plane's portal session and entitlement mode)."""
 
     def add_config(self, hook: Callable[[str], dict[str, Any]]) -> None:
         """Register ``hook(base_url) -> dict`` whose fields join the serve config JSON."""
@@ -129,12 +132,14 @@ def create_app(
     options: ScimOptions | None = None,
     plugins: Sequence[Plugin] | None = None,
     seed: int | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """Build the Identity Center fake; ``app.state.idc`` is its :class:`IdcContext`.
 
     ``store``/``tokens`` default to fresh ones on ``journal`` (if given). The tenant id is ``tenant_id``, else the
     one saved in the journal, else a new one. If no token exists, one is created (``token_secret`` or random).
-    ``seed`` makes ids, the tenant id and token secrets reproducible.
+    ``seed`` makes ids, the tenant id and token secrets reproducible. ``settings`` (default: the documented
+    defaults) is what plug-ins such as the access plane start from.
     """
     rng = random.Random(seed) if seed is not None else None
     store = store if store is not None else Store(clock, seed=seed, journal=journal)
@@ -161,6 +166,7 @@ def create_app(
         rng=random.Random(None if seed is None else f"{seed}:requests"),
         faults=FaultInjector(None if seed is None else f"{seed}:faults"),
         limiter=RateLimiter(opts.rate_limit_rps),
+        settings=settings,
     )
     app = FastAPI(
         title="jitbox fake IAM Identity Center", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"

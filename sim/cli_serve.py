@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from scim_server.app import ScimOptions
+from sim.check import CheckError, load_check_file
 from sim.clock import ClockError, clock_from_spec
 from sim.serve import ServeError, start_sandbox
 
@@ -48,8 +49,16 @@ def serve(
     entra_world: Annotated[
         Path | None, typer.Option("--entra-world", help="TOML/JSON file replacing the seeded Entra directory")
     ] = None,
+    settings_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            help="TOML settings file (the fields of sim.settings, as for `jitbox check`) shared by both fakes: "
+            "PIM activation maximum, provisioning timing, portal session, entitlement mode",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) until Ctrl-C."""
+    """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
     if not 0 <= port <= 65535:
         _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
     if not 0 <= entra_port <= 65535:
@@ -60,6 +69,12 @@ def serve(
         _fail(f"--put-user-status {put_user_status}: must be 200 or 201")
     if not math.isfinite(rate_limit) or rate_limit < 0:
         _fail(f"--rate-limit {rate_limit}: must be a finite number >= 0 (0 disables the limit)")
+    settings = None
+    if settings_file is not None:
+        try:
+            settings, _limits = load_check_file(settings_file)
+        except CheckError as exc:
+            _fail(f"--settings {exc}")
     try:
         the_clock = clock_from_spec(clock)
     except ClockError as exc:
@@ -81,6 +96,7 @@ def serve(
                 replace_empty_members_quirk=replace_empty_members_quirk,
             ),
             options={"entra_port": entra_port, "entra_world": entra_world, "seed": seed},
+            settings=settings,
         )
     except ServeError as exc:
         _fail(f"--host/--port: {exc}")

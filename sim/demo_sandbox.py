@@ -123,7 +123,7 @@ class _Calls:
         return out
 
 
-def _setup(c: _Calls, settings: Settings) -> tuple[str, str, str, str]:
+def _setup(c: _Calls) -> tuple[str, str, str, str]:
     """Steps 1–2; return (Entra group id, Rich's Entra id, Identity Center group id, permission set ARN)."""
     c.advance(1)  # the initial cycle is due at start [E-HOW]
     ids = c.cfg["aws_identity_store_id"]
@@ -154,11 +154,6 @@ def _setup(c: _Calls, settings: Settings) -> tuple[str, str, str, str]:
         "sso-admin CreateAccountAssignment",
     )
     c.sandbox_aws("accounts", {"account_id": ACCOUNT, "name": "workloads-prod", "email": "aws@jitbox.example"}, "name")
-    c.sandbox_aws(
-        "settings",
-        {"portal_session": settings.portal_session, "entitlement_mode": settings.entitlement_mode.value},
-        "portal settings",
-    )
     group = c.graph_call(
         "admin", "GET", "/groups", "find the PIM group", params={"$filter": f"displayName eq '{GROUP}'"}
     )
@@ -185,7 +180,7 @@ def run_sandbox_demo(settings: Settings | None = None, *, seed: int = 7) -> Sand
     s = settings or load_settings({"activation_max": "1h", "portal_session": "8h", "permission_set_session": "1h"})
     demo = SandboxDemo(s)
     clock = ManualClock()
-    with start_sandbox(clock, seed=seed, options={"seed": seed, "settings": s}) as sb:
+    with start_sandbox(clock, seed=seed, options={"seed": seed}, settings=s) as sb:
         c = _Calls(sb)
         try:
             _play(c, sb, clock, demo)
@@ -196,7 +191,7 @@ def run_sandbox_demo(settings: Settings | None = None, *, seed: int = 7) -> Sand
 
 def _play(c: _Calls, sb: RunningSandbox, clock: ManualClock, demo: SandboxDemo) -> None:
     s = demo.settings
-    gid, rich, idc_group, _ps = _setup(c, s)
+    gid, rich, idc_group, _ps = _setup(c)
     group_scim = idc_group  # Identity Center's group id is its SCIM id
     t0 = clock.time()
     c.graph_call(

@@ -33,6 +33,7 @@ import uvicorn
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
 from scim_server.persist import SqliteJournal
 from sim.clock import Clock
+from sim.settings import Settings
 
 __all__ = ["EXTENSION_MODULES", "Extension", "RunningSandbox", "ServeError", "ServedApp", "start_sandbox"]
 
@@ -188,20 +189,32 @@ def start_sandbox(
     plugins: Sequence[Plugin] | None = None,
     extensions: Sequence[Extension] | None = None,
     options: dict[str, Any] | None = None,
+    settings: Settings | None = None,
 ) -> RunningSandbox:
     """Start the fakes on ``clock`` and return the :class:`RunningSandbox` (use it as a context manager).
 
     ``state_path`` keeps the identity store, tenant id and tokens in SQLite (write-through). ``token`` fixes the
     SCIM bearer secret when no token exists yet. ``plugins`` go to :func:`scim_server.app.create_app` (None = its
     defaults, i.e. the AWS access plane); ``extensions`` default to :data:`EXTENSION_MODULES`. Wall and scaled
-    clocks are started so their timers fire.
+    clocks are started so their timers fire. ``settings`` (default: the documented defaults) is shared by every
+    fake: the Identity Center's portal session and entitlement mode, and Entra's PIM policy defaults and
+    provisioning timing.
     """
     journal = SqliteJournal(state_path) if state_path is not None else None
     try:
-        app = create_app(clock, journal=journal, options=scim_options, plugins=plugins, seed=seed, token_secret=token)
-        sandbox = RunningSandbox(
-            clock=clock, host=host, idc=app.state.idc, options=dict(options or {}), journal=journal
+        app = create_app(
+            clock,
+            journal=journal,
+            options=scim_options,
+            plugins=plugins,
+            seed=seed,
+            token_secret=token,
+            settings=settings,
         )
+        opts = dict(options or {})
+        if settings is not None:
+            opts.setdefault("settings", settings)
+        sandbox = RunningSandbox(clock=clock, host=host, idc=app.state.idc, options=opts, journal=journal)
         sandbox.servers["idc"] = _serve("idc", app, host, scim_port)
         clock.start()
         for extend in _default_extensions() if extensions is None else extensions:

@@ -122,7 +122,13 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     history = MembershipHistory(ctx.journal)
     track_history(ctx.store, history)
     plane = AccessPlane(
-        ctx.clock, StoreDirectory(ctx.store), history, seed=ctx.tenant_id, lock=ctx.store.lock, journal=ctx.journal
+        ctx.clock,
+        StoreDirectory(ctx.store),
+        history,
+        ctx.settings,
+        seed=ctx.tenant_id,
+        lock=ctx.store.lock,
+        journal=ctx.journal,
     )
     identitystore = IdentityStoreApi(ctx.store, lambda: plane.identity_store_id)
     device = DeviceAuthority(plane)
