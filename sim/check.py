@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -35,7 +34,15 @@ from typing import Any
 
 from sim.bounds import Bound, worst_case
 from sim.durations import DurationError, format_duration, parse_duration, to_iso8601
-from sim.settings import APPROVAL_TIMEOUT, RANGES, EntitlementMode, Settings, SettingsError, load_settings
+from sim.settings import (
+    APPROVAL_TIMEOUT,
+    RANGES,
+    EntitlementMode,
+    Settings,
+    SettingsError,
+    load_settings,
+    read_toml_file,
+)
 
 __all__ = [
     "COUNTERMEASURES",
@@ -551,16 +558,13 @@ def load_check_file(path: Path) -> tuple[Settings, Limits]:
     ``[limits]`` table with ``max_window``, ``max_time_to_access``, ``access_path`` and ``all_modes``. Raises :class:`CheckError`
     naming the file and field for unreadable files, TOML errors and bad values.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CheckError(f"{path}: cannot read the settings file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise CheckError(f"{path}: not a UTF-8 text file (settings files are TOML)") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CheckError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml_file(
+        path,
+        CheckError,
+        cannot_read="cannot read the settings file ({reason})",
+        kind="settings files",
+        invalid="not valid TOML",
+    )
     limits_table = data.pop("limits", {})
     if not isinstance(limits_table, dict):
         raise CheckError(f"{path}: [limits] must be a table")

@@ -33,6 +33,14 @@ from sim.settings import EntitlementMode, Settings
 __all__ = ["parse_duration_list", "register"]
 
 
+MaxWindowOption = Annotated[
+    str | None, typer.Option("--max-window", help="longest allowed window from activation start, e.g. 2h")
+]
+MaxTimeToAccessOption = Annotated[
+    str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
+]
+
+
 def _fail(command: str, message: str) -> typer.Exit:
     typer.echo(f"jitbox {command}: {message}", err=True)
     return typer.Exit(2)
@@ -47,6 +55,11 @@ def parse_duration_list(text: str, flag: str) -> list[float]:
         except DurationError as exc:
             raise CheckError(f"{flag}: {exc}") from None
     return values
+
+
+def _limit(text: str | None, flag: str, from_file: float | None) -> float | None:
+    """Return the limit given on the command line, else the one from the settings file."""
+    return parse_limit(text, flag) if text is not None else from_file
 
 
 def _modes(text: str | None) -> list[EntitlementMode]:
@@ -80,12 +93,8 @@ def _countermeasure_sets(text: str | None) -> list[tuple[str, ...]] | None:
 
 def check_command(
     settings_file: Annotated[Path, typer.Argument(help="TOML file of Settings fields (durations as strings)")],
-    max_window: Annotated[
-        str | None, typer.Option("--max-window", help="longest allowed window from activation start, e.g. 2h")
-    ] = None,
-    max_time_to_access: Annotated[
-        str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
-    ] = None,
+    max_window: MaxWindowOption = None,
+    max_time_to_access: MaxTimeToAccessOption = None,
     access_path: Annotated[
         str | None,
         typer.Option("--access-path", help="time-to-access path: fast (first 5 per 10 s) or throttled (6th+)"),
@@ -103,10 +112,8 @@ def check_command(
     try:
         settings, file_limits = load_check_file(settings_file)
         limits = Limits(
-            max_window=parse_limit(max_window, "--max-window") if max_window is not None else file_limits.max_window,
-            max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access")
-            if max_time_to_access is not None
-            else file_limits.max_time_to_access,
+            max_window=_limit(max_window, "--max-window", file_limits.max_window),
+            max_time_to_access=_limit(max_time_to_access, "--max-time-to-access", file_limits.max_time_to_access),
             access_path=parse_access_path(access_path, "--access-path")
             if access_path is not None
             else file_limits.access_path,
@@ -133,12 +140,8 @@ def check_command(
 
 
 def advise_command(
-    max_window: Annotated[
-        str | None, typer.Option("--max-window", help="longest allowed window from activation start, e.g. 2h")
-    ] = None,
-    max_time_to_access: Annotated[
-        str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
-    ] = None,
+    max_window: MaxWindowOption = None,
+    max_time_to_access: MaxTimeToAccessOption = None,
     access_path: Annotated[str, typer.Option("--access-path", help="fast or throttled")] = "fast",
     settings_file: Annotated[
         Path | None, typer.Option("--settings", help="base settings file (TOML); the grid varies the durations")
@@ -163,10 +166,8 @@ def advise_command(
     try:
         base, file_limits = load_check_file(settings_file) if settings_file is not None else (Settings(), Limits())
         limits = Limits(
-            max_window=parse_limit(max_window, "--max-window") if max_window is not None else file_limits.max_window,
-            max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access")
-            if max_time_to_access is not None
-            else file_limits.max_time_to_access,
+            max_window=_limit(max_window, "--max-window", file_limits.max_window),
+            max_time_to_access=_limit(max_time_to_access, "--max-time-to-access", file_limits.max_time_to_access),
             access_path=parse_access_path(access_path, "--access-path"),
         )
         rows = advise(

@@ -26,7 +26,6 @@ A name (``seed-blog``) is looked up as ``<name>.toml`` in :func:`scenario_dirs`:
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.engine import RunResult, simulate
 from sim.population import Population
-from sim.settings import Settings, SettingsError, load_settings
+from sim.settings import Settings, SettingsError, load_settings, read_toml_file
 
 __all__ = [
     "Scenario",
@@ -147,16 +146,9 @@ def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario
 def load_scenario(path_or_name: str | Path) -> Scenario:
     """Return the scenario at a path, or the one named ``path_or_name`` in :func:`scenario_dirs`."""
     path = find_scenario(path_or_name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not a UTF-8 text file (scenarios are TOML)") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml_file(
+        path, ScenarioError, cannot_read="cannot read: {reason}", kind="scenarios", invalid="invalid TOML"
+    )
     return parse_scenario(data, str(path))
 
 

@@ -27,7 +27,9 @@ Behaviour the references mark UNCONFIRMED is a named switch, never a silent gues
 
 from __future__ import annotations
 
+import tomllib
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
@@ -194,3 +196,21 @@ def load_settings(data: dict[str, Any] | None = None, *, where: str = "settings"
             field = f"{where}.{loc}" if where and loc else (loc or where)
             lines.append(f"{field}: {msg}" if field else msg)
         raise SettingsError("\n".join(lines)) from None
+
+
+def read_toml_file(path: Path, error: type[Exception], *, cannot_read: str, kind: str, invalid: str) -> dict[str, Any]:
+    """Return the parsed TOML document at ``path``; every failure raises ``error`` with a message naming the file.
+
+    ``cannot_read`` is the message for an unreadable file (``{reason}`` is the OS reason), ``kind`` says what such
+    files are (``"settings files"``), and ``invalid`` prefixes the TOML parser's message.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: {cannot_read.format(reason=exc.strerror or exc)}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not a UTF-8 text file ({kind} are TOML)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: {invalid}: {exc}") from None
