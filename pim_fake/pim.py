@@ -145,6 +145,11 @@ class Schedule:
         return body
 
 
+def _who(kind: str) -> str:
+    """Return how the audit log names the principal of a ``kind`` schedule."""
+    return "eligible member" if kind == ELIGIBILITY else "member"
+
+
 def _iso(t: float | None) -> str | None:
     return None if t is None else iso(datetime.fromtimestamp(t, tz=UTC))
 
@@ -427,6 +432,36 @@ class Pim:
             and (assignment_type is None or s.assignment_type == assignment_type)
         ]
 
+    def _existing(self, kind: str, req: dict[str, Any]) -> list[Schedule]:
+        """Return the live schedules an admin request acts on (for assignments, only the ``assigned`` ones)."""
+        assignment_type = None if kind == ELIGIBILITY else "assigned"
+        return self._active(kind, req["principalId"], req["groupId"], req["accessId"], assignment_type)
+
+    def _audit(
+        self,
+        activity: str,
+        req: dict[str, Any],
+        caller: Caller | None,
+        operation: str = "Update",
+        details: dict[str, str] | None = None,
+    ) -> None:
+        """Record an audit entry about ``req``: its group and principal are the targets, its id the correlation."""
+        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
+        self.audit.record(
+            activity,
+            initiated_by=caller,
+            targets=targets,
+            correlation_id=req["id"],
+            operation=operation,
+            details=details,
+        )
+
+    def _revoked(self, req: dict[str, Any], schedule: Schedule) -> None:
+        """Mark ``req`` as done: it ended ``schedule`` now."""
+        req["status"] = "Revoked"
+        req["completedDateTime"] = _iso(self.now())
+        req["targetScheduleId"] = schedule.id
+
     # --- action handlers -------------------------------------------------------------------------------
     def _self_activate(
         self,
@@ -455,8 +490,6 @@ class Pim:
             raise bad_request("The Role assignment already exists.", code="RoleAssignmentExists")
         if validation_only:
             return
-        corr = req["id"]
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
         details = {"Justification": req.get("justification") or "", "RequestId": req["id"]}
         setting = policy.approval()
         if setting.get("isApprovalRequired"):
@@ -478,40 +511,12 @@ class Pim:
             req["status"] = "PendingApproval"
             req["approvalId"] = approval.id
             req["_activatedUsing"] = eligibility.id if eligibility else None
-            self.audit.record(
-                "Add member to role requested (PIM activation)",
-                initiated_by=caller,
-                targets=targets,
-                correlation_id=corr,
-                operation="Add",
-                details=details,
-            )
-            self.audit.record(
-                "Add member to role approval requested (PIM activation)",
-                initiated_by=caller,
-                targets=targets,
-                correlation_id=corr,
-                operation="Add",
-                details=details,
-            )
+            self._audit("Add member to role requested (PIM activation)", req, caller, "Add", details)
+            self._audit("Add member to role approval requested (PIM activation)", req, caller, "Add", details)
             return
-        self.audit.record(
-            "Add member to role requested (PIM activation)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=corr,
-            operation="Add",
-            details=details,
-        )
+        self._audit("Add member to role requested (PIM activation)", req, caller, "Add", details)
         self._grant(req, start, end, "activated", eligibility.id if eligibility else None)
-        self.audit.record(
-            "Add member to role completed (PIM activation)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=corr,
-            operation="Add",
-            details=details,
-        )
+        self._audit("Add member to role completed (PIM activation)", req, caller, "Add", details)
 
     def _self_deactivate(
         self,
@@ -535,25 +540,10 @@ class Pim:
             )
         if validation_only:
             return
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
-        self.audit.record(
-            "Remove member from role requested (PIM deactivate)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Remove",
-        )
+        self._audit("Remove member from role requested (PIM deactivate)", req, caller, "Remove")
         self._end_schedule(schedule)
-        req["status"] = "Revoked"
-        req["completedDateTime"] = _iso(self.now())
-        req["targetScheduleId"] = schedule.id
-        self.audit.record(
-            "Remove member from role completed (PIM deactivate)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Remove",
-        )
+        self._revoked(req, schedule)
+        self._audit("Remove member from role completed (PIM deactivate)", req, caller, "Remove")
 
     def _admin_assign(
         self,
@@ -570,27 +560,16 @@ class Pim:
         self._check_rules(policy, "Admin", level, req, caller, start, end, failed)
         if failed:
             raise policy_failed(failed)
-        existing = self._active(
-            kind, req["principalId"], req["groupId"], req["accessId"], None if kind == ELIGIBILITY else "assigned"
-        )
-        if existing:
+        if self._existing(kind, req):
             raise bad_request("The Role assignment already exists.", code="RoleAssignmentExists")
         if validation_only:
             return
         bound = "permanent" if end is None else "timebound"
-        eligible = "eligible member" if kind == ELIGIBILITY else "member"
+        who = _who(kind)
         renew = req["action"] == "adminRenew"
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
-        requested = f"Add {eligible} to role in PIM requested ({'renew' if renew else bound})"
-        self.audit.record(requested, initiated_by=caller, targets=targets, correlation_id=req["id"], operation="Add")
+        self._audit(f"Add {who} to role in PIM requested ({'renew' if renew else bound})", req, caller, "Add")
         self._grant(req, start, end, None if kind == ELIGIBILITY else "assigned", None, kind=kind)
-        self.audit.record(
-            f"Add {eligible} to role in PIM completed ({bound})",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Add",
-        )
+        self._audit(f"Add {who} to role in PIM completed ({bound})", req, caller, "Add")
 
     def _admin_update(
         self,
@@ -602,9 +581,7 @@ class Pim:
         end: float | None,
         validation_only: bool,
     ) -> None:
-        existing = self._active(
-            kind, req["principalId"], req["groupId"], req["accessId"], None if kind == ELIGIBILITY else "assigned"
-        )
+        existing = self._existing(kind, req)
         if not existing:
             raise bad_request("The Role assignment does not exist.", code="RoleAssignmentDoesNotExist")
         schedule = existing[0]
@@ -615,14 +592,7 @@ class Pim:
             raise policy_failed(failed)
         if validation_only:
             return
-        who = "eligible member" if kind == ELIGIBILITY else "member"
-        self.audit.record(
-            f"Update {who} in PIM requested (extend)",
-            initiated_by=caller,
-            targets=[self._group_target(req["groupId"]), self._principal_target(req["principalId"])],
-            correlation_id=req["id"],
-            operation="Update",
-        )
+        self._audit(f"Update {_who(kind)} in PIM requested (extend)", req, caller, "Update")
         schedule.end = end
         schedule.expiration_type = req["scheduleInfo"]["expiration"]["type"]
         schedule.duration = req["scheduleInfo"]["expiration"]["duration"]
@@ -642,35 +612,17 @@ class Pim:
         end: float | None,
         validation_only: bool,
     ) -> None:
-        existing = self._active(
-            kind, req["principalId"], req["groupId"], req["accessId"], None if kind == ELIGIBILITY else "assigned"
-        )
+        existing = self._existing(kind, req)
         if not existing:
             raise bad_request("The Role assignment does not exist.", code="RoleAssignmentDoesNotExist")
         if validation_only:
             return
-        who = "eligible member" if kind == ELIGIBILITY else "member"
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
         bound = "permanent" if existing[0].end is None else "timebound"
-        self.audit.record(
-            f"Remove {who} from role in PIM requested ({bound})",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Remove",
-        )
+        self._audit(f"Remove {_who(kind)} from role in PIM requested ({bound})", req, caller, "Remove")
         for schedule in existing:
             self._end_schedule(schedule)
-        req["status"] = "Revoked"
-        req["completedDateTime"] = _iso(self.now())
-        req["targetScheduleId"] = existing[0].id
-        self.audit.record(
-            f"Remove {who} from role in PIM completed ({bound})",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Remove",
-        )
+        self._revoked(req, existing[0])
+        self._audit(f"Remove {_who(kind)} from role in PIM completed ({bound})", req, caller, "Remove")
 
     # --- schedules and membership ------------------------------------------------------------------------
     def _grant(
@@ -789,14 +741,8 @@ class Pim:
             approval.status = "Completed"
             if approval.timer is not None:
                 approval.timer.cancel()
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
-        self.audit.record("Cancel request", initiated_by=caller, targets=targets, correlation_id=req["id"])
-        self.audit.record(
-            "Add member to role canceled (PIM activation)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-        )
+        self._audit("Cancel request", req, caller)
+        self._audit("Add member to role canceled (PIM activation)", req, caller)
 
     def _expire_approval(self, request_id: str) -> None:
         approval = self.approvals.get(request_id)
@@ -808,10 +754,7 @@ class Pim:
         approval.status = "Completed"
         req["status"] = "Canceled"
         req["completedDateTime"] = _iso(self.now())
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
-        self.audit.record(
-            "PIM activation request expired", initiated_by=None, targets=targets, correlation_id=request_id
-        )
+        self._audit("PIM activation request expired", req, None)
 
     def _is_approver(self, approval: Approval, caller: Caller) -> bool:
         for subject in approval.approvers:
@@ -877,23 +820,12 @@ class Pim:
         approval.justification = justification
         if approval.timer is not None:
             approval.timer.cancel()
-        targets = [self._group_target(req["groupId"]), self._principal_target(req["principalId"])]
         if result == "Deny":
             req["status"] = "Denied"
             req["completedDateTime"] = _iso(self.now())
-            self.audit.record(
-                "Add member to role request denied (PIM activation)",
-                initiated_by=caller,
-                targets=targets,
-                correlation_id=req["id"],
-            )
+            self._audit("Add member to role request denied (PIM activation)", req, caller)
             return
-        self.audit.record(
-            "Add member to role request approved (PIM activation)",
-            initiated_by=caller,
-            targets=targets,
-            correlation_id=req["id"],
-        )
+        self._audit("Add member to role request approved (PIM activation)", req, caller)
         now = self.now()
         exp = req["scheduleInfo"]["expiration"]
         start = max(now, _parse_dt(req["scheduleInfo"]["startDateTime"], "startDateTime").timestamp())
@@ -908,13 +840,7 @@ class Pim:
             return
         req["scheduleInfo"]["startDateTime"] = _iso(start)
         self._grant(req, start, end, "activated", req.get("_activatedUsing"))
-        self.audit.record(
-            "Add member to role completed (PIM activation)",
-            initiated_by=None,
-            targets=targets,
-            correlation_id=req["id"],
-            operation="Add",
-        )
+        self._audit("Add member to role completed (PIM activation)", req, None, "Add")
 
     # --- reads -----------------------------------------------------------------------------------------------
     def get_request(self, kind: str, request_id: str) -> dict[str, Any]:
