@@ -29,7 +29,7 @@ from pim_fake.directory import Caller, iso
 from pim_fake.errors import GraphError, bad_request, forbidden, not_found
 from pim_fake.odata import FilterError, parse_filter
 from pim_fake.pim import ASSIGNMENT, ELIGIBILITY
-from pim_fake.policies import validate_rule_patch
+from pim_fake.policies import Policy, validate_rule_patch
 from pim_fake.provisioning import EngineOptions, ScimTarget
 from pim_fake.tenant import Tenant
 from pim_fake.world import DEFAULT_WORLD
@@ -158,6 +158,13 @@ async def _json(request: Request) -> Any:
         raise bad_request("The request body is not valid JSON.") from None
 
 
+async def _json_object(request: Request) -> dict[str, Any]:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return body
+
+
 def _list(request: Request, items: list[dict[str, Any]], context: str, apply_filter: bool = True) -> dict[str, Any]:
     """Return a Graph collection, applying ``$filter`` (when asked) and ``$top``."""
     if apply_filter:
@@ -283,9 +290,7 @@ def _graph_router(tenant: Tenant) -> APIRouter:
     @router.post("/users", status_code=201)
     async def create_user(request: Request) -> Any:
         admin(request)
-        body = await _json(request)
-        if not isinstance(body, dict):
-            raise bad_request("The request body must be a JSON object.")
+        body = await _json_object(request)
         with tenant.lock:
             return d.add_user(body).to_json()
 
@@ -304,9 +309,7 @@ def _graph_router(tenant: Tenant) -> APIRouter:
     @router.post("/groups", status_code=201)
     async def create_group(request: Request) -> Any:
         admin(request)
-        body = await _json(request)
-        if not isinstance(body, dict):
-            raise bad_request("The request body must be a JSON object.")
+        body = await _json_object(request)
         if body.get("securityEnabled") is False:
             raise bad_request("Only security groups can be PIM-managed in this sandbox; set securityEnabled true.")
         with tenant.lock:
@@ -564,6 +567,16 @@ def _policy_routes(
     def expand_rules(request: Request) -> bool:
         return "rules" in (request.query_params.get("$expand") or "")
 
+    def expand_assignment(request: Request) -> tuple[bool, bool]:
+        expand = request.query_params.get("$expand") or ""
+        return "policy" in expand, "rules" in expand
+
+    def rule_or_404(policy: Policy, rule_id: str) -> dict[str, Any]:
+        rule = policy.rule(rule_id)
+        if rule is None:
+            raise not_found("unifiedRoleManagementPolicyRule", rule_id)
+        return rule
+
     @router.get("/policies/roleManagementPolicies")
     def list_policies(request: Request) -> Any:
         who = caller(request)
@@ -589,10 +602,7 @@ def _policy_routes(
     def get_rule(request: Request, policy_id: str, rule_id: str) -> Any:
         caller(request)
         with tenant.lock:
-            rule = pim.policy_by_id(policy_id).rule(rule_id)
-            if rule is None:
-                raise not_found("unifiedRoleManagementPolicyRule", rule_id)
-            return rule
+            return rule_or_404(pim.policy_by_id(policy_id), rule_id)
 
     @router.patch("/policies/roleManagementPolicies/{policy_id}/rules/{rule_id}", status_code=204)
     async def patch_rule(request: Request, policy_id: str, rule_id: str) -> Response:
@@ -600,9 +610,7 @@ def _policy_routes(
         body = await _json(request)
         with tenant.lock:
             policy = pim.policy_by_id(policy_id)
-            rule = policy.rule(rule_id)
-            if rule is None:
-                raise not_found("unifiedRoleManagementPolicyRule", rule_id)
+            rule = rule_or_404(policy, rule_id)
             updated = validate_rule_patch(rule, body)
             policy.rules[policy.rules.index(rule)] = updated
             policy.last_modified = iso(tenant.clock.now())
@@ -619,20 +627,17 @@ def _policy_routes(
     @router.get("/policies/roleManagementPolicyAssignments")
     def list_policy_assignments(request: Request) -> Any:
         who = caller(request)
-        expand = request.query_params.get("$expand") or ""
+        expand = expand_assignment(request)
         with tenant.lock:
-            items = [
-                p.assignment_json("policy" in expand, "rules" in expand)
-                for p in pim.scoped_policies(request.query_params.get("$filter"), who)
-            ]
+            items = [p.assignment_json(*expand) for p in pim.scoped_policies(request.query_params.get("$filter"), who)]
         return _list(request, items, "policies/roleManagementPolicyAssignments")
 
     @router.get("/policies/roleManagementPolicyAssignments/{assignment_id}")
     def get_policy_assignment(request: Request, assignment_id: str) -> Any:
         caller(request)
-        expand = request.query_params.get("$expand") or ""
+        expand = expand_assignment(request)
         with tenant.lock:
             for p in pim.policies.values():
                 if p.assignment_id.lower() == assignment_id.lower():
-                    return p.assignment_json("policy" in expand, "rules" in expand)
+                    return p.assignment_json(*expand)
         raise not_found("unifiedRoleManagementPolicyAssignment", assignment_id)
