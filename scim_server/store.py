@@ -70,10 +70,11 @@ import json
 import random
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from sim.clock import Clock
 
@@ -144,10 +145,10 @@ class Journal(Protocol):
         """Return every ``(key, value)`` of ``kind`` in insertion order."""
 
 
-class UserRecord:
-    """A stored user: indexed fields plus the compact JSON of the remaining attributes (keeps memory low)."""
+class _Record(ABC):
+    """What users and groups share: ids, times, the compact JSON of the attributes and their unique keys."""
 
-    __slots__ = ("active", "created", "email", "external_id", "id", "packed", "seq", "updated", "user_name")
+    __slots__ = ("created", "external_id", "id", "packed", "seq", "updated")
 
     def __init__(self, id: str, seq: int, created: float, updated: float, attrs: JsonDict) -> None:
         self.id = id
@@ -156,13 +157,22 @@ class UserRecord:
         self.updated = updated
         self.set_attrs(attrs)
 
+    @abstractmethod
     def set_attrs(self, attrs: JsonDict) -> None:
         """Replace the attributes (and refresh the indexed fields)."""
-        self.user_name: str = str(attrs.get("userName", ""))
+
+    @staticmethod
+    @abstractmethod
+    def unique_keys(attrs: JsonDict) -> list[tuple[str, str, str]]:
+        """Return ``(attribute, index key, value to report)`` for each unique attribute ``attrs`` sets, in check order."""
+
+    @abstractmethod
+    def index_keys(self) -> list[tuple[str, str]]:
+        """Return ``(attribute, index key)`` for each unique attribute this record holds."""
+
+    def _set_common(self, attrs: JsonDict) -> None:
         ext = attrs.get("externalId")
         self.external_id: str | None = None if ext is None else str(ext)
-        self.email: str | None = _primary_email(attrs)
-        self.active: bool = bool(attrs.get("active", True))
         self.packed: str = json.dumps(attrs, separators=(",", ":"), ensure_ascii=False)
 
     def attrs(self) -> JsonDict:
@@ -171,30 +181,65 @@ class UserRecord:
         return data
 
 
-class GroupRecord:
+def _external_id_key(attrs: JsonDict) -> list[tuple[str, str, str]]:
+    ext = attrs.get("externalId")
+    return [] if ext is None else [("externalId", str(ext), str(ext))]
+
+
+class UserRecord(_Record):
+    """A stored user: indexed fields plus the compact JSON of the remaining attributes (keeps memory low)."""
+
+    __slots__ = ("active", "email", "user_name")
+
+    def set_attrs(self, attrs: JsonDict) -> None:
+        """Replace the attributes (and refresh the indexed fields)."""
+        self.user_name: str = str(attrs.get("userName", ""))
+        self.email: str | None = _primary_email(attrs)
+        self.active: bool = bool(attrs.get("active", True))
+        self._set_common(attrs)
+
+    @staticmethod
+    def unique_keys(attrs: JsonDict) -> list[tuple[str, str, str]]:
+        """``userName`` and primary email case-insensitive, ``externalId`` case-exact."""
+        keys = [("userName", str(attrs.get("userName", "")).casefold(), str(attrs.get("userName")))]
+        email = _primary_email(attrs)
+        if email is not None:
+            keys.append(("emails", email.casefold(), email))
+        return keys + _external_id_key(attrs)
+
+    def index_keys(self) -> list[tuple[str, str]]:
+        """Return ``(attribute, index key)`` for each unique attribute this record holds."""
+        keys = [("userName", self.user_name.casefold())]
+        if self.email is not None:
+            keys.append(("emails", self.email.casefold()))
+        if self.external_id is not None:
+            keys.append(("externalId", self.external_id))
+        return keys
+
+
+class GroupRecord(_Record):
     """A stored group: indexed fields plus the compact JSON of the remaining attributes (never ``members``)."""
 
-    __slots__ = ("created", "display_name", "external_id", "id", "packed", "seq", "updated")
-
-    def __init__(self, id: str, seq: int, created: float, updated: float, attrs: JsonDict) -> None:
-        self.id = id
-        self.seq = seq
-        self.created = created
-        self.updated = updated
-        self.set_attrs(attrs)
+    __slots__ = ("display_name",)
 
     def set_attrs(self, attrs: JsonDict) -> None:
         """Replace the attributes (and refresh the indexed fields)."""
         attrs = {k: v for k, v in attrs.items() if k != "members"}
         self.display_name: str = str(attrs.get("displayName", ""))
-        ext = attrs.get("externalId")
-        self.external_id: str | None = None if ext is None else str(ext)
-        self.packed: str = json.dumps(attrs, separators=(",", ":"), ensure_ascii=False)
+        self._set_common(attrs)
 
-    def attrs(self) -> JsonDict:
-        """Return a fresh copy of the stored attributes."""
-        data: JsonDict = json.loads(self.packed)
-        return data
+    @staticmethod
+    def unique_keys(attrs: JsonDict) -> list[tuple[str, str, str]]:
+        """``displayName`` case-insensitive, ``externalId`` case-exact."""
+        name = [("displayName", str(attrs.get("displayName", "")).casefold(), str(attrs.get("displayName")))]
+        return name + _external_id_key(attrs)
+
+    def index_keys(self) -> list[tuple[str, str]]:
+        """Return ``(attribute, index key)`` for each unique attribute this record holds."""
+        keys = [("displayName", self.display_name.casefold())]
+        if self.external_id is not None:
+            keys.append(("externalId", self.external_id))
+        return keys
 
 
 def _primary_email(attrs: JsonDict) -> str | None:
@@ -256,6 +301,68 @@ class _Ordered:
 
 Listener = Callable[[StoreEvent], None]
 
+R = TypeVar("R", bound=_Record)
+
+
+class _Table(Generic[R]):
+    """One resource kind (``user`` or ``group``): its records, creation order and unique indexes."""
+
+    __slots__ = ("index", "kind", "order", "record_type", "records", "resource_type")
+
+    def __init__(self, record_type: type[R], kind: str, resource_type: str, attributes: tuple[str, ...]) -> None:
+        self.record_type = record_type
+        self.kind = kind  # NotFound/Conflict kind, journal kind and event prefix
+        self.resource_type = resource_type
+        self.records: dict[str, R] = {}
+        self.order = _Ordered()
+        self.index: dict[str, dict[str, str]] = {attribute: {} for attribute in attributes}
+
+    def get(self, rid: str) -> R:
+        rec = self.records.get(rid)
+        if rec is None:
+            raise NotFound(self.kind, rid)
+        return rec
+
+    def add(self, rec: R) -> None:
+        self.records[rec.id] = rec
+        self.link(rec)
+        self.order.append(rec.seq, rec.id)
+
+    def link(self, rec: R) -> None:
+        for attribute, key in rec.index_keys():
+            self.index[attribute][key] = rec.id
+
+    def unlink(self, rec: R) -> None:
+        for attribute, key in rec.index_keys():
+            self.index[attribute].pop(key, None)
+
+    def check_unique(self, attrs: JsonDict, own_id: str | None) -> None:
+        for attribute, key, shown in self.record_type.unique_keys(attrs):
+            other = self.index[attribute].get(key)
+            if other is not None and other != own_id:
+                raise Conflict(self.kind, attribute, shown)
+
+    def body(self, rec: R) -> JsonDict:
+        body: JsonDict = {"id": rec.id}
+        body.update(rec.attrs())
+        body["meta"] = {
+            "resourceType": self.resource_type,
+            "created": format_time(rec.created),
+            "lastModified": format_time(rec.updated),
+        }
+        return body
+
+    def event(self, what: str, at: float, rid: str) -> StoreEvent:
+        if self.kind == "user":
+            return StoreEvent(f"user_{what}", at, user_id=rid)
+        return StoreEvent(f"group_{what}", at, group_id=rid)
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.order.clear()
+        for index in self.index.values():
+            index.clear()
+
 
 class Store:
     """In-memory identity store with indexes; see the module docstring for the full contract."""
@@ -267,21 +374,14 @@ class Store:
         self._journal = journal
         self._listeners: list[Listener] = []
         self._seq = 0
-        self._users: dict[str, UserRecord] = {}
-        self._groups: dict[str, GroupRecord] = {}
-        self._user_by_name: dict[str, str] = {}
-        self._user_by_email: dict[str, str] = {}
-        self._user_by_ext: dict[str, str] = {}
-        self._group_by_name: dict[str, str] = {}
-        self._group_by_ext: dict[str, str] = {}
+        self._users = _Table(UserRecord, "user", "User", ("userName", "emails", "externalId"))
+        self._groups = _Table(GroupRecord, "group", "Group", ("displayName", "externalId"))
         self._members: dict[str, set[str]] = {}
         self._groups_of: dict[str, set[str]] = {}
-        self._user_order = _Ordered()
-        self._group_order = _Ordered()
         if journal is not None:
             self._load(journal)
             # a restarted store must not regenerate the ids it handed out before (re-created = new id)
-            self._rng = random.Random(f"{seed}:{self._seq}:{len(self._users)}:{len(self._groups)}")
+            self._rng = random.Random(f"{seed}:{self._seq}:{self.user_count()}:{self.group_count()}")
 
     # --- listeners ---------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -313,308 +413,194 @@ class Store:
             while True:
                 prefix = f"{self._rng.getrandbits(40):010x}"
                 rid = f"{prefix}-{uuid.UUID(int=self._rng.getrandbits(128), version=4)}"
-                if rid not in self._users and rid not in self._groups:
+                if rid not in self._users.records and rid not in self._groups.records:
                     return rid
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
+    # --- what users and groups share ---------------------------------------------------------------
+    def _insert(self, table: _Table[R], attrs: JsonDict, wanted_id: str | None) -> R:
+        table.check_unique(attrs, None)
+        now = self.clock.time()
+        rid = wanted_id or self.new_id()
+        if rid in self._users.records or rid in self._groups.records:
+            raise Conflict(table.kind, "id", rid)
+        rec = table.record_type(rid, self._next_seq(), now, now, attrs)
+        self._persist(table, rec)
+        table.add(rec)
+        return rec
+
+    def _replace(self, table: _Table[R], rid: str, attrs: JsonDict) -> JsonDict:
+        rec = table.get(rid)
+        table.check_unique(attrs, rid)
+        now = self.clock.time()
+        old_packed = rec.packed
+        table.unlink(rec)
+        rec.set_attrs(attrs)
+        rec.updated = now
+        try:
+            self._persist(table, rec)
+        except BaseException:
+            rec.set_attrs(json.loads(old_packed))
+            table.link(rec)
+            raise
+        table.link(rec)
+        return self._announce(table, rec, "updated", now)
+
+    def _announce(self, table: _Table[R], rec: R, what: str, at: float) -> JsonDict:
+        body = table.body(rec)
+        self._emit([table.event(what, at, rec.id)])
+        return body
+
+    def _delete(self, table: _Table[R], rid: str, pairs: list[tuple[str, str]]) -> None:
+        """Delete ``rid`` and its memberships ``pairs`` (``(group id, user id)``, in event order)."""
+        rec = table.get(rid)
+        now = self.clock.time()
+        ops: list[tuple[str, str, str | None]] = [("member", _mkey(g, u), None) for g, u in pairs]
+        ops.append((table.kind, rid, None))
+        self._write(ops)
+        for g, u in pairs:
+            self._members[g].discard(u)
+            self._groups_of[u].discard(g)
+        (self._groups_of if table is self._users else self._members).pop(rid, None)
+        del table.records[rid]
+        table.unlink(rec)
+        table.order.remove(rec.seq)
+        events = [StoreEvent("member_removed", now, user_id=u, group_id=g) for g, u in pairs]
+        events.append(table.event("deleted", now, rid))
+        self._emit(events)
+
+    def _persist(self, table: _Table[R], rec: R) -> None:
+        self._write([(table.kind, rec.id, _pack_record(rec.seq, rec.created, rec.updated, rec.packed))])
+
     # --- users -------------------------------------------------------------------------------------
-    def _check_user_unique(self, attrs: JsonDict, own_id: str | None) -> None:
-        name = str(attrs.get("userName", "")).casefold()
-        other = self._user_by_name.get(name)
-        if other is not None and other != own_id:
-            raise Conflict("user", "userName", str(attrs.get("userName")))
-        email = _primary_email(attrs)
-        if email is not None:
-            other = self._user_by_email.get(email.casefold())
-            if other is not None and other != own_id:
-                raise Conflict("user", "emails", email)
-        ext = attrs.get("externalId")
-        if ext is not None:
-            other = self._user_by_ext.get(str(ext))
-            if other is not None and other != own_id:
-                raise Conflict("user", "externalId", str(ext))
-
-    def _index_user(self, rec: UserRecord) -> None:
-        self._user_by_name[rec.user_name.casefold()] = rec.id
-        if rec.email is not None:
-            self._user_by_email[rec.email.casefold()] = rec.id
-        if rec.external_id is not None:
-            self._user_by_ext[rec.external_id] = rec.id
-
-    def _unindex_user(self, rec: UserRecord) -> None:
-        self._user_by_name.pop(rec.user_name.casefold(), None)
-        if rec.email is not None:
-            self._user_by_email.pop(rec.email.casefold(), None)
-        if rec.external_id is not None:
-            self._user_by_ext.pop(rec.external_id, None)
-
     def create_user(self, attrs: JsonDict, *, user_id: str | None = None) -> JsonDict:
         """Store a new user; return its JSON body. Raises :class:`Conflict` on a uniqueness clash."""
         with self.lock:
-            self._check_user_unique(attrs, None)
-            now = self.clock.time()
-            rid = user_id or self.new_id()
-            if rid in self._users or rid in self._groups:
-                raise Conflict("user", "id", rid)
-            rec = UserRecord(rid, self._next_seq(), now, now, attrs)
-            self._persist_user(rec)
-            self._users[rid] = rec
-            self._index_user(rec)
-            self._user_order.append(rec.seq, rid)
-            body = self._user_body(rec)
-            self._emit([StoreEvent("user_created", now, user_id=rid)])
-            return body
+            rec = self._insert(self._users, attrs, user_id)
+            return self._announce(self._users, rec, "created", rec.created)
 
     def get_user(self, user_id: str) -> JsonDict:
         """Return the user's JSON body. Raises :class:`NotFound`."""
         with self.lock:
-            return self._user_body(self._user(user_id))
+            return self._users.body(self._users.get(user_id))
 
     def has_user(self, user_id: str) -> bool:
         """Return whether ``user_id`` exists."""
         with self.lock:
-            return user_id in self._users
+            return user_id in self._users.records
 
     def user_active(self, user_id: str) -> bool:
         """Return the user's ``active`` flag. Raises :class:`NotFound`."""
         with self.lock:
-            return self._user(user_id).active
+            return self._users.get(user_id).active
 
     def replace_user(self, user_id: str, attrs: JsonDict) -> JsonDict:
         """Replace every attribute of a user (PUT, or the result of a PATCH); return the new body."""
         with self.lock:
-            rec = self._user(user_id)
-            self._check_user_unique(attrs, user_id)
-            now = self.clock.time()
-            old_packed = rec.packed
-            self._unindex_user(rec)
-            rec.set_attrs(attrs)
-            rec.updated = now
-            try:
-                self._persist_user(rec)
-            except BaseException:
-                rec.set_attrs(json.loads(old_packed))
-                self._index_user(rec)
-                raise
-            self._index_user(rec)
-            body = self._user_body(rec)
-            self._emit([StoreEvent("user_updated", now, user_id=user_id)])
-            return body
+            return self._replace(self._users, user_id, attrs)
 
     def delete_user(self, user_id: str) -> None:
         """Delete a user and its memberships. Raises :class:`NotFound`."""
         with self.lock:
-            rec = self._user(user_id)
-            now = self.clock.time()
             groups = sorted(self._groups_of.get(user_id, ()))
-            ops: list[tuple[str, str, str | None]] = [("member", _mkey(g, user_id), None) for g in groups]
-            ops.append(("user", user_id, None))
-            self._write(ops)
-            for g in groups:
-                self._members[g].discard(user_id)
-            self._groups_of.pop(user_id, None)
-            del self._users[user_id]
-            self._unindex_user(rec)
-            self._user_order.remove(rec.seq)
-            events = [StoreEvent("member_removed", now, user_id=user_id, group_id=g) for g in groups]
-            events.append(StoreEvent("user_deleted", now, user_id=user_id))
-            self._emit(events)
+            self._delete(self._users, user_id, [(g, user_id) for g in groups])
 
     def user_id_by_name(self, user_name: str) -> str | None:
         """Return the id of the user whose userName matches case-insensitively, or None."""
         with self.lock:
-            return self._user_by_name.get(user_name.casefold())
+            return self._users.index["userName"].get(user_name.casefold())
 
     def user_id_by_external_id(self, external_id: str) -> str | None:
         """Return the id of the user with this externalId (case-exact), or None."""
         with self.lock:
-            return self._user_by_ext.get(external_id)
+            return self._users.index["externalId"].get(external_id)
 
     def user_id_by_email(self, email: str) -> str | None:
         """Return the id of the user with this primary email (case-insensitive), or None."""
         with self.lock:
-            return self._user_by_email.get(email.casefold())
+            return self._users.index["emails"].get(email.casefold())
 
     def user_count(self) -> int:
         """Return how many users are stored."""
         with self.lock:
-            return len(self._users)
+            return len(self._users.records)
 
     def user_seq(self, user_id: str) -> int:
         """Return the user's creation sequence (for cursors). Raises :class:`NotFound`."""
         with self.lock:
-            return self._user(user_id).seq
+            return self._users.get(user_id).seq
 
     def page_users(self, after: int, limit: int) -> tuple[list[JsonDict], int | None]:
         """Return up to ``limit`` user bodies created after sequence ``after`` and the sequence to continue from."""
         with self.lock:
-            return self._page(self._user_order.after(after), limit, self._users, self._user_body)
+            return self._page(self._users, after, limit)
 
     def user_ids(self) -> list[str]:
         """Return every user id in creation order."""
         with self.lock:
-            return [rid for _, rid in self._user_order.after(0)]
-
-    def _user(self, user_id: str) -> UserRecord:
-        rec = self._users.get(user_id)
-        if rec is None:
-            raise NotFound("user", user_id)
-        return rec
-
-    def _user_body(self, rec: UserRecord) -> JsonDict:
-        body: JsonDict = {"id": rec.id}
-        body.update(rec.attrs())
-        body["meta"] = {
-            "resourceType": "User",
-            "created": format_time(rec.created),
-            "lastModified": format_time(rec.updated),
-        }
-        return body
-
-    def _persist_user(self, rec: UserRecord) -> None:
-        self._write([("user", rec.id, _pack_record(rec.seq, rec.created, rec.updated, rec.packed))])
+            return [rid for _, rid in self._users.order.after(0)]
 
     # --- groups ------------------------------------------------------------------------------------
-    def _check_group_unique(self, attrs: JsonDict, own_id: str | None) -> None:
-        name = str(attrs.get("displayName", "")).casefold()
-        other = self._group_by_name.get(name)
-        if other is not None and other != own_id:
-            raise Conflict("group", "displayName", str(attrs.get("displayName")))
-        ext = attrs.get("externalId")
-        if ext is not None:
-            other = self._group_by_ext.get(str(ext))
-            if other is not None and other != own_id:
-                raise Conflict("group", "externalId", str(ext))
-
-    def _index_group(self, rec: GroupRecord) -> None:
-        self._group_by_name[rec.display_name.casefold()] = rec.id
-        if rec.external_id is not None:
-            self._group_by_ext[rec.external_id] = rec.id
-
-    def _unindex_group(self, rec: GroupRecord) -> None:
-        self._group_by_name.pop(rec.display_name.casefold(), None)
-        if rec.external_id is not None:
-            self._group_by_ext.pop(rec.external_id, None)
-
     def create_group(self, attrs: JsonDict, *, group_id: str | None = None) -> JsonDict:
         """Store a new group (``members`` in ``attrs`` is ignored: use :meth:`add_members`); return its body."""
         with self.lock:
-            self._check_group_unique(attrs, None)
-            now = self.clock.time()
-            rid = group_id or self.new_id()
-            if rid in self._users or rid in self._groups:
-                raise Conflict("group", "id", rid)
-            rec = GroupRecord(rid, self._next_seq(), now, now, attrs)
-            self._persist_group(rec)
-            self._groups[rid] = rec
-            self._index_group(rec)
-            self._group_order.append(rec.seq, rid)
-            self._members[rid] = set()
-            body = self._group_body(rec)
-            self._emit([StoreEvent("group_created", now, group_id=rid)])
-            return body
+            rec = self._insert(self._groups, attrs, group_id)
+            self._members[rec.id] = set()
+            return self._announce(self._groups, rec, "created", rec.created)
 
     def get_group(self, group_id: str) -> JsonDict:
         """Return the group's JSON body (without members). Raises :class:`NotFound`."""
         with self.lock:
-            return self._group_body(self._group(group_id))
+            return self._groups.body(self._groups.get(group_id))
 
     def has_group(self, group_id: str) -> bool:
         """Return whether ``group_id`` exists."""
         with self.lock:
-            return group_id in self._groups
+            return group_id in self._groups.records
 
     def replace_group(self, group_id: str, attrs: JsonDict) -> JsonDict:
         """Replace a group's attributes (memberships untouched); return the new body."""
         with self.lock:
-            rec = self._group(group_id)
-            self._check_group_unique(attrs, group_id)
-            now = self.clock.time()
-            old_packed = rec.packed
-            self._unindex_group(rec)
-            rec.set_attrs(attrs)
-            rec.updated = now
-            try:
-                self._persist_group(rec)
-            except BaseException:
-                rec.set_attrs(json.loads(old_packed))
-                self._index_group(rec)
-                raise
-            self._index_group(rec)
-            body = self._group_body(rec)
-            self._emit([StoreEvent("group_updated", now, group_id=group_id)])
-            return body
+            return self._replace(self._groups, group_id, attrs)
 
     def delete_group(self, group_id: str) -> None:
         """Delete a group and its memberships. Raises :class:`NotFound`."""
         with self.lock:
-            rec = self._group(group_id)
-            now = self.clock.time()
             members = sorted(self._members.get(group_id, ()))
-            ops: list[tuple[str, str, str | None]] = [("member", _mkey(group_id, u), None) for u in members]
-            ops.append(("group", group_id, None))
-            self._write(ops)
-            for u in members:
-                self._groups_of[u].discard(group_id)
-            self._members.pop(group_id, None)
-            del self._groups[group_id]
-            self._unindex_group(rec)
-            self._group_order.remove(rec.seq)
-            events = [StoreEvent("member_removed", now, user_id=u, group_id=group_id) for u in members]
-            events.append(StoreEvent("group_deleted", now, group_id=group_id))
-            self._emit(events)
+            self._delete(self._groups, group_id, [(group_id, u) for u in members])
 
     def group_id_by_name(self, display_name: str) -> str | None:
         """Return the id of the group with this displayName (case-insensitive), or None."""
         with self.lock:
-            return self._group_by_name.get(display_name.casefold())
+            return self._groups.index["displayName"].get(display_name.casefold())
 
     def group_id_by_external_id(self, external_id: str) -> str | None:
         """Return the id of the group with this externalId (case-exact), or None."""
         with self.lock:
-            return self._group_by_ext.get(external_id)
+            return self._groups.index["externalId"].get(external_id)
 
     def group_count(self) -> int:
         """Return how many groups are stored."""
         with self.lock:
-            return len(self._groups)
+            return len(self._groups.records)
 
     def group_seq(self, group_id: str) -> int:
         """Return the group's creation sequence (for cursors). Raises :class:`NotFound`."""
         with self.lock:
-            return self._group(group_id).seq
+            return self._groups.get(group_id).seq
 
     def page_groups(self, after: int, limit: int) -> tuple[list[JsonDict], int | None]:
         """Return up to ``limit`` group bodies created after sequence ``after`` and the sequence to continue from."""
         with self.lock:
-            return self._page(self._group_order.after(after), limit, self._groups, self._group_body)
+            return self._page(self._groups, after, limit)
 
     def group_ids(self) -> list[str]:
         """Return every group id in creation order."""
         with self.lock:
-            return [rid for _, rid in self._group_order.after(0)]
-
-    def _group(self, group_id: str) -> GroupRecord:
-        rec = self._groups.get(group_id)
-        if rec is None:
-            raise NotFound("group", group_id)
-        return rec
-
-    def _group_body(self, rec: GroupRecord) -> JsonDict:
-        body: JsonDict = {"id": rec.id}
-        body.update(rec.attrs())
-        body["meta"] = {
-            "resourceType": "Group",
-            "created": format_time(rec.created),
-            "lastModified": format_time(rec.updated),
-        }
-        return body
-
-    def _persist_group(self, rec: GroupRecord) -> None:
-        self._write([("group", rec.id, _pack_record(rec.seq, rec.created, rec.updated, rec.packed))])
+            return [rid for _, rid in self._groups.order.after(0)]
 
     # --- memberships -------------------------------------------------------------------------------
     def add_members(self, group_id: str, user_ids: Iterable[str]) -> list[str]:
@@ -623,10 +609,10 @@ class Store:
         All-or-nothing: an unknown group or user raises :class:`NotFound` before anything changes.
         """
         with self.lock:
-            self._group(group_id)
+            self._groups.get(group_id)
             wanted = list(dict.fromkeys(user_ids))
             for uid in wanted:
-                self._user(uid)
+                self._users.get(uid)
             current = self._members[group_id]
             added = [u for u in wanted if u not in current]
             if not added:
@@ -671,16 +657,16 @@ class Store:
     def member_ids(self, group_id: str) -> list[str]:
         """Return the group's member user ids in user creation order. Raises :class:`NotFound`."""
         with self.lock:
-            if group_id not in self._groups:
+            if group_id not in self._groups.records:
                 raise NotFound("group", group_id)
-            return sorted(self._members[group_id], key=lambda u: self._users[u].seq)
+            return sorted(self._members[group_id], key=lambda u: self._users.records[u].seq)
 
     def group_ids_of(self, user_id: str) -> list[str]:
         """Return the ids of the groups the user belongs to, in group creation order. Raises :class:`NotFound`."""
         with self.lock:
-            if user_id not in self._users:
+            if user_id not in self._users.records:
                 raise NotFound("user", user_id)
-            return sorted(self._groups_of.get(user_id, ()), key=lambda g: self._groups[g].seq)
+            return sorted(self._groups_of.get(user_id, ()), key=lambda g: self._groups.records[g].seq)
 
     def membership_count(self) -> int:
         """Return the total number of (group, user) memberships."""
@@ -695,42 +681,26 @@ class Store:
                 self._journal.clear(("user", "group", "member"))
             self._users.clear()
             self._groups.clear()
-            for index in (
-                self._user_by_name,
-                self._user_by_email,
-                self._user_by_ext,
-                self._group_by_name,
-                self._group_by_ext,
-                self._members,
-                self._groups_of,
-            ):
-                index.clear()
-            self._user_order.clear()
-            self._group_order.clear()
+            self._members.clear()
+            self._groups_of.clear()
             self._emit([StoreEvent("reset", self.clock.time())])
 
     def dump(self) -> JsonDict:
         """Return a JSON-ready snapshot: ``users``, ``groups`` (bodies) and ``memberships`` (group id → user ids)."""
         with self.lock:
             return {
-                "users": [self._user_body(self._users[u]) for u in self.user_ids()],
-                "groups": [self._group_body(self._groups[g]) for g in self.group_ids()],
+                "users": [self._users.body(self._users.records[u]) for u in self.user_ids()],
+                "groups": [self._groups.body(self._groups.records[g]) for g in self.group_ids()],
                 "memberships": {g: self.member_ids(g) for g in self.group_ids()},
             }
 
-    def _page(
-        self,
-        order: Iterator[tuple[int, str]],
-        limit: int,
-        table: dict[str, Any],
-        body: Callable[[Any], JsonDict],
-    ) -> tuple[list[JsonDict], int | None]:
+    def _page(self, table: _Table[R], after: int, limit: int) -> tuple[list[JsonDict], int | None]:
         out: list[JsonDict] = []
         last = 0
-        for seq, rid in order:
+        for seq, rid in table.order.after(after):
             if len(out) == limit:
                 return out, last
-            out.append(body(table[rid]))
+            out.append(table.body(table.records[rid]))
             last = seq
         return out, None
 
@@ -749,19 +719,13 @@ class Store:
         for seq, kind, key, created, updated, attrs in rows:
             self._seq = max(self._seq, seq)
             if kind == "user":
-                urec = UserRecord(key, seq, created, updated, attrs)
-                self._users[key] = urec
-                self._index_user(urec)
-                self._user_order.append(seq, key)
+                self._users.add(UserRecord(key, seq, created, updated, attrs))
             else:
-                grec = GroupRecord(key, seq, created, updated, attrs)
-                self._groups[key] = grec
-                self._index_group(grec)
-                self._group_order.append(seq, key)
+                self._groups.add(GroupRecord(key, seq, created, updated, attrs))
                 self._members[key] = set()
         for key, _value in journal.load("member"):
             group_id, user_id = key.split("|", 1)
-            if group_id in self._groups and user_id in self._users:
+            if group_id in self._groups.records and user_id in self._users.records:
                 self._members[group_id].add(user_id)
                 self._groups_of.setdefault(user_id, set()).add(group_id)
 
