@@ -194,23 +194,15 @@ class ScimApi:
         return _Reply(204)
 
     def list_users(self, request: Request, _: Any, __: dict[str, str]) -> _Reply:
-        count, cursor = _paging(request, users=True)
-        text = request.query_params.get("filter")
-        query = parse_user_filter(text) if text is not None else None
-        if query is None:
-            return self._page_all(self.store.page_users, count, cursor, "u", "", self.user_body, self.store.user_count)
-        ids = self._user_ids(query)
-        return self._page_ids(ids, count, cursor, "u", query, lambda i: self.user_body(self.store.get_user(i)))
+        return self._list(request, users=True)
 
     def _user_ids(self, query: Query) -> list[str]:
         terms = query.terms
         store = self.store
         if "userName" in terms:
-            found = store.user_id_by_name(terms["userName"])
-            return [found] if found else []
+            return _one(store.user_id_by_name(terms["userName"]))
         if "externalId" in terms:
-            found = store.user_id_by_external_id(terms["externalId"])
-            return [found] if found else []
+            return _one(store.user_id_by_external_id(terms["externalId"]))
         if "groups.value" in terms:
             gid = terms["groups.value"]
             return store.member_ids(gid) if store.has_group(gid) else []
@@ -291,25 +283,15 @@ class ScimApi:
         return _Reply(204)
 
     def list_groups(self, request: Request, _: Any, __: dict[str, str]) -> _Reply:
-        count, cursor = _paging(request, users=False)
-        text = request.query_params.get("filter")
-        query = parse_group_filter(text) if text is not None else None
-        if query is None:
-            return self._page_all(
-                self.store.page_groups, count, cursor, "g", "", self.group_body, self.store.group_count
-            )
-        ids = self._group_ids(query)
-        return self._page_ids(ids, count, cursor, "g", query, lambda i: self.group_body(self.store.get_group(i)))
+        return self._list(request, users=False)
 
     def _group_ids(self, query: Query) -> list[str]:
         terms = query.terms
         store = self.store
         if "displayName" in terms:
-            found = store.group_id_by_name(terms["displayName"])
-            return [found] if found else []
+            return _one(store.group_id_by_name(terms["displayName"]))
         if "externalId" in terms:
-            found = store.group_id_by_external_id(terms["externalId"])
-            return [found] if found else []
+            return _one(store.group_id_by_external_id(terms["externalId"]))
         if "members.value" in terms:
             uid = terms["members.value"]
             if not store.has_user(uid):
@@ -325,6 +307,21 @@ class ScimApi:
             raise ScimError.not_found("Group", group_id) from None
 
     # --- paging -----------------------------------------------------------------------------------
+    def _list(self, request: Request, *, users: bool) -> _Reply:
+        """List users or groups: no filter pages the creation order, a filter pages the ids it selects."""
+        count, cursor = _paging(request, users=users)
+        kind = "u" if users else "g"
+        render = self.user_body if users else self.group_body
+        text = request.query_params.get("filter")
+        if text is None:
+            pager = self.store.page_users if users else self.store.page_groups
+            total = self.store.user_count if users else self.store.group_count
+            return self._page_all(pager, count, cursor, kind, "", render, total)
+        query = parse_user_filter(text) if users else parse_group_filter(text)
+        ids = self._user_ids(query) if users else self._group_ids(query)
+        get = self.store.get_user if users else self.store.get_group
+        return self._page_ids(ids, count, cursor, kind, query, lambda i: render(get(i)))
+
     def _page_all(
         self,
         pager: Callable[[int, int], tuple[list[dict[str, Any]], int | None]],
@@ -417,6 +414,10 @@ def _reject_params(request: Request, *, users: bool) -> None:
     if excluded is not None and (users or excluded.strip().lower() != "members"):
         # Entra asks for groups with excludedAttributes=members [E-SCIM]; members are always empty anyway.
         raise ScimError.invalid("excludedAttributes is not supported [DG-listusers]")
+
+
+def _one(found: str | None) -> list[str]:
+    return [found] if found else []
 
 
 def _paging(request: Request, *, users: bool) -> tuple[int, str | None]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -267,33 +267,37 @@ class IdentityStoreApi:
 
     def get_user_id(self, body: dict[str, Any]) -> dict[str, Any]:
         """``GetUserId`` by ``ExternalId`` or ``UniqueAttribute`` ``UserName`` / ``Emails.Value`` [BC-ids]."""
-        sid = self._check_store(body)
-        kind, label, value = self._alternate(body)
-        if kind == "externalid":
-            uid = self.store.user_id_by_external_id(value) if label == SCIM_ISSUER else None
-        elif kind == "username":
-            uid = self.store.user_id_by_name(value)
-        elif kind == "emails.value":
-            uid = self.store.user_id_by_email(value)
-        else:
-            raise validation(f"AttributePath {label!r} is not supported for users; use UserName or Emails.Value")
-        if uid is None:
-            raise not_found(f"USER not found: {value}", ResourceType="USER", ResourceId=value)
-        return {"IdentityStoreId": sid, "UserId": uid}
+        by_attribute = {"username": self.store.user_id_by_name, "emails.value": self.store.user_id_by_email}
+        hint = "users; use UserName or Emails.Value"
+        return self._resolve_id(body, "USER", "UserId", self.store.user_id_by_external_id, by_attribute, hint)
 
     def get_group_id(self, body: dict[str, Any]) -> dict[str, Any]:
         """``GetGroupId`` by ``ExternalId`` or ``UniqueAttribute`` ``DisplayName`` [BC-ids]."""
+        by_attribute = {"displayname": self.store.group_id_by_name}
+        hint = "groups; use DisplayName"
+        return self._resolve_id(body, "GROUP", "GroupId", self.store.group_id_by_external_id, by_attribute, hint)
+
+    def _resolve_id(
+        self,
+        body: dict[str, Any],
+        resource_type: str,
+        id_key: str,
+        by_external_id: Callable[[str], str | None],
+        by_attribute: Mapping[str, Callable[[str], str | None]],
+        hint: str,
+    ) -> dict[str, Any]:
+        """Resolve an ``AlternateIdentifier`` (an ExternalId only under our SCIM issuer) to ``{id_key: id}``."""
         sid = self._check_store(body)
         kind, label, value = self._alternate(body)
         if kind == "externalid":
-            gid = self.store.group_id_by_external_id(value) if label == SCIM_ISSUER else None
-        elif kind == "displayname":
-            gid = self.store.group_id_by_name(value)
+            rid = by_external_id(value) if label == SCIM_ISSUER else None
+        elif kind in by_attribute:
+            rid = by_attribute[kind](value)
         else:
-            raise validation(f"AttributePath {label!r} is not supported for groups; use DisplayName")
-        if gid is None:
-            raise not_found(f"GROUP not found: {value}", ResourceType="GROUP", ResourceId=value)
-        return {"IdentityStoreId": sid, "GroupId": gid}
+            raise validation(f"AttributePath {label!r} is not supported for {hint}")
+        if rid is None:
+            raise not_found(f"{resource_type} not found: {value}", ResourceType=resource_type, ResourceId=value)
+        return {"IdentityStoreId": sid, id_key: rid}
 
     # --- memberships -----------------------------------------------------------------------------------
     def list_group_memberships(self, body: dict[str, Any]) -> dict[str, Any]:
