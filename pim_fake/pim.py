@@ -456,11 +456,12 @@ class Pim:
             details=details,
         )
 
-    def _revoked(self, req: dict[str, Any], schedule: Schedule) -> None:
-        """Mark ``req`` as done: it ended ``schedule`` now."""
-        req["status"] = "Revoked"
+    def _finish(self, req: dict[str, Any], status: str, schedule: Schedule | None = None) -> None:
+        """Mark ``req`` as done now with ``status``; ``schedule`` is the schedule it created or ended."""
+        req["status"] = status
         req["completedDateTime"] = _iso(self.now())
-        req["targetScheduleId"] = schedule.id
+        if schedule is not None:
+            req["targetScheduleId"] = schedule.id
 
     # --- action handlers -------------------------------------------------------------------------------
     def _self_activate(
@@ -542,7 +543,7 @@ class Pim:
             return
         self._audit("Remove member from role requested (PIM deactivate)", req, caller, "Remove")
         self._end_schedule(schedule)
-        self._revoked(req, schedule)
+        self._finish(req, "Revoked", schedule)
         self._audit("Remove member from role completed (PIM deactivate)", req, caller, "Remove")
 
     def _admin_assign(
@@ -598,9 +599,7 @@ class Pim:
         schedule.duration = req["scheduleInfo"]["expiration"]["duration"]
         schedule.modified = self.now()
         self._arm_timers(schedule)
-        req["status"] = "Provisioned"
-        req["completedDateTime"] = _iso(self.now())
-        req["targetScheduleId"] = schedule.id
+        self._finish(req, "Provisioned", schedule)
 
     def _admin_remove(
         self,
@@ -621,7 +620,7 @@ class Pim:
         self._audit(f"Remove {_who(kind)} from role in PIM requested ({bound})", req, caller, "Remove")
         for schedule in existing:
             self._end_schedule(schedule)
-        self._revoked(req, existing[0])
+        self._finish(req, "Revoked", existing[0])
         self._audit(f"Remove {_who(kind)} from role in PIM completed ({bound})", req, caller, "Remove")
 
     # --- schedules and membership ------------------------------------------------------------------------
@@ -734,8 +733,7 @@ class Pim:
             raise forbidden("Only the requester or an administrator can cancel this request.")
         if req["status"] not in ("PendingApproval", "Granted", "PendingScheduleCreation", "PendingAdminDecision"):
             raise bad_request(f"Only a pending request can be canceled; this request is {req['status']}.")
-        req["status"] = "Canceled"
-        req["completedDateTime"] = _iso(self.now())
+        self._finish(req, "Canceled")
         approval = self.approvals.get(req.get("approvalId") or "")
         if approval is not None:
             approval.status = "Completed"
@@ -752,8 +750,7 @@ class Pim:
         if req["status"] != "PendingApproval":
             return
         approval.status = "Completed"
-        req["status"] = "Canceled"
-        req["completedDateTime"] = _iso(self.now())
+        self._finish(req, "Canceled")
         self._audit("PIM activation request expired", req, None)
 
     def _is_approver(self, approval: Approval, caller: Caller) -> bool:
@@ -821,8 +818,7 @@ class Pim:
         if approval.timer is not None:
             approval.timer.cancel()
         if result == "Deny":
-            req["status"] = "Denied"
-            req["completedDateTime"] = _iso(self.now())
+            self._finish(req, "Denied")
             self._audit("Add member to role request denied (PIM activation)", req, caller)
             return
         self._audit("Add member to role request approved (PIM activation)", req, caller)

@@ -36,6 +36,7 @@ from sim.bounds import Bound, worst_case
 from sim.durations import DurationError, format_duration, parse_duration, to_iso8601
 from sim.settings import (
     APPROVAL_TIMEOUT,
+    HOUR,
     RANGES,
     EntitlementMode,
     Settings,
@@ -62,7 +63,6 @@ __all__ = [
 ]
 
 MINUTE = 60.0
-HOUR = 3600.0
 DAY = 86400.0
 
 COUNTERMEASURES: tuple[str, ...] = ("end_portal_sessions", "deny_tokens_before_expiry", "remove_idc_membership")

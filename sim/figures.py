@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 
 from sim.check import AccessPath, access_hops, window_hops
 from sim.durations import format_duration
-from sim.settings import APPROVAL_TIMEOUT, Settings
+from sim.settings import APPROVAL_TIMEOUT, HOUR, Settings
 from sim.sweep import SweepError, SweepResult, SweepSpec
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "write_figures",
 ]
 
-HOUR = 3600.0
 
 HEATMAP_METRICS: dict[str, str] = {
     "overhang_max": "worst-case overhang",

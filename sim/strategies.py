@@ -20,12 +20,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 from sim.population import Population
-from sim.settings import EntitlementMode, Settings, WindowMode
+from sim.settings import HOUR, EntitlementMode, Settings, WindowMode
 
 __all__ = ["distributions", "populations", "seeds", "settings"]
 
 MINUTE = 60.0
-HOUR = 3600.0
 DAY = 86400.0
 
 

@@ -38,7 +38,7 @@ from sim.check import COUNTERMEASURES
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.engine import simulate
 from sim.population import Population
-from sim.settings import EntitlementMode, Settings, SettingsError, load_settings
+from sim.settings import HOUR, EntitlementMode, Settings, SettingsError, load_settings
 from sim.vector import simulate_auto, simulate_vector
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "run_sweep",
 ]
 
-HOUR = 3600.0
 
 METRICS: dict[str, str] = {
     "activations": "activation requests over all replications",
