@@ -4,7 +4,7 @@
 thin: they authenticate the bearer token, parse JSON and call the tenant's stores. Every error has Graph's
 envelope [G-ERR]; bad or missing tokens get Graph's 401 ``InvalidAuthenticationToken``.
 
-Sandbox routes (beside the shared clock/reset/state ones of :class:`sim.control.SandboxControl`):
+Sandbox routes (beside the shared clock/reset/state ones of :class:`fakekit.control.SandboxControl`):
 
 - ``POST /_sandbox/tokens`` ``{"identity": "rich", "mfa": true, "acrs": ["c1"]}`` → a bearer token for a
   seeded identity (``mfa``/``acrs`` are the token's claims for the MFA and authentication-context rules);
@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fakekit.control import SandboxControl
 from pim_fake.directory import Caller, iso
 from pim_fake.errors import GraphError, bad_request, forbidden, not_found
 from pim_fake.odata import FilterError, parse_filter
@@ -34,7 +35,6 @@ from pim_fake.provisioning import EngineOptions, ScimTarget
 from pim_fake.tenant import Tenant
 from pim_fake.world import DEFAULT_WORLD
 from sim.clock import Clock
-from sim.control import SandboxControl
 from sim.settings import Settings
 
 __all__ = ["EngineOptions", "ScimTarget", "create_app"]

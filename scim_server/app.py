@@ -3,7 +3,7 @@
 ``create_app(clock, store)`` returns one FastAPI app serving, on one port:
 
 - ``/{tenant_id}/scim/v2/...`` — the SCIM endpoint (``scim_server/scim.py``), bearer tokens from ``ctx.tokens``;
-- ``/_sandbox/...`` — the shared controls (:class:`sim.control.SandboxControl`: clock, reset, state) plus the SCIM
+- ``/_sandbox/...`` — the shared controls (:class:`fakekit.control.SandboxControl`: clock, reset, state) plus the SCIM
   fake's own ``/_sandbox/requests``, ``/_sandbox/faults`` and ``/_sandbox/tokens`` (``scim_server/sandbox.py``);
 - whatever the plug-ins add.
 
@@ -33,12 +33,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from fakekit.control import SandboxControl
 from scim_server import sandbox, scim
 from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
 from scim_server.store import Journal, Store
 from scim_server.tokens import TokenManager, new_tenant_id
 from sim.clock import Clock
-from sim.control import SandboxControl
 from sim.settings import Settings
 
 __all__ = ["IdcContext", "Plugin", "ScimOptions", "create_app", "default_plugins"]

@@ -1,6 +1,6 @@
 """The SCIM fake's own sandbox machinery: request log, fault injection, rate limit, token management.
 
-Routes (added to the app next to :class:`sim.control.SandboxControl`'s clock/reset/state):
+Routes (added to the app next to :class:`fakekit.control.SandboxControl`'s clock/reset/state):
 
 - ``GET /_sandbox/requests[?limit=N]`` — a CloudTrail-like log of SCIM calls, oldest first: ``eventTime`` (injected
   clock), ``eventSource`` ``identitystore-scim.amazonaws.com``, ``eventName`` (CreateUser, PatchGroup, ...),
@@ -37,14 +37,15 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from fakekit.errors import bad_request
 from scim_server.tokens import TokenError
-from sim.control import bad_request
 
 if TYPE_CHECKING:
     from scim_server.app import IdcContext
@@ -237,10 +238,15 @@ class FaultInjector:
 
 
 class RateLimiter:
-    """Token bucket: ``rps`` requests per real second, burst ``rps``; ``rps`` 0 disables (UNCONFIRMED number)."""
+    """Token bucket: ``rps`` requests per real second, burst ``rps``; ``rps`` 0 disables (UNCONFIRMED number).
 
-    def __init__(self, rps: float) -> None:
+    ``timer`` is the real-time source in seconds (default :func:`time.monotonic`); tests inject their own so the
+    bucket refills only when they say time has passed.
+    """
+
+    def __init__(self, rps: float, timer: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self.timer = timer
         self.set_rate(rps)
 
     def set_rate(self, rps: float) -> None:
@@ -250,14 +256,14 @@ class RateLimiter:
         with self._lock:
             self.rps = float(rps)
             self._tokens = float(rps)
-            self._last = time.monotonic()
+            self._last = self.timer()
 
     def allow(self) -> bool:
         """Take one token; return False when the bucket is empty (answer 429)."""
         with self._lock:
             if self.rps <= 0:
                 return True
-            now = time.monotonic()
+            now = self.timer()
             self._tokens = min(self.rps, self._tokens + (now - self._last) * self.rps)
             self._last = now
             if self._tokens >= 1:

@@ -17,10 +17,10 @@ import httpx2 as httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from jitbox.serve import RunningSandbox, start_sandbox
 from scim_server.aws.testing import boto3_kwargs
 from scim_server.testing import entra_add_member, entra_disable, entra_group, entra_remove_member, entra_user
 from sim.clock import ManualClock, WallClock
-from sim.serve import RunningSandbox, start_sandbox
 
 ACCOUNT = "123456789012"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import boto3
 import httpx2 as httpx
 
+from jitbox.serve import start_sandbox
 from scim_server.aws.testing import boto3_kwargs
 from sim.clock import DEFAULT_EPOCH, ManualClock
-from sim.serve import start_sandbox
 
 ACCOUNT = "123456789012"
 

@@ -11,9 +11,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from jitbox.cli import app
 from sim.bounds import worst_case
 from sim.check import AccessPath, CheckError, Limits, advise, check, load_check_file, time_to_access
-from sim.cli import app
 from sim.durations import parse_duration
 from sim.settings import EntitlementMode, Settings, load_settings
 

@@ -8,9 +8,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cli_support import REPO_ROOT, code_under_test_env
 from typer.testing import CliRunner
 
-from sim.cli import app
+from jitbox.cli import app
 from sim.engine import RunResult
 from sim.population import Population
 from sim.settings import Settings
@@ -93,7 +94,9 @@ def test_scenarios_lists_the_shipped_files() -> None:
 
 def test_console_script_output_is_plain_when_not_a_tty() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "from sim.cli import main; main()", "demo"],
+        [sys.executable, "-m", "jitbox", "demo"],
+        cwd=REPO_ROOT,
+        env=code_under_test_env(),
         capture_output=True,
         text=True,
         timeout=60,

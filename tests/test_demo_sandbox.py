@@ -6,9 +6,9 @@ import math
 
 from typer.testing import CliRunner
 
+from jitbox.cli import app
+from jitbox.demo import run_sandbox_demo
 from sim.bounds import worst_case
-from sim.cli import app
-from sim.demo_sandbox import run_sandbox_demo
 from sim.settings import load_settings
 
 

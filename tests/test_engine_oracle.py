@@ -46,7 +46,7 @@ def test_engine_equals_simpy_model_on_every_shipped_scenario() -> None:
 
 
 @pytest.mark.slow
-@hyp_settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@hyp_settings(deadline=None, suppress_health_check=list(HealthCheck))
 @given(settings(), populations(max_requests=80), seeds())
 def test_engine_equals_simpy_model_long_fuzz(s: Settings, p: Population, seed: int) -> None:
     assert_same(s, p, seed)

@@ -133,7 +133,7 @@ def test_gantt_cell_outside_the_sweep_is_refused(result: SweepResult) -> None:
 def test_cli_heatmaps_on_chosen_axes(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from sim.cli import app
+    from jitbox.cli import app
 
     args = ["sweep", "--activation", "1h", "--portal", "1h", "--permission-set", "1h,4h,12h"]
     args += ["--countermeasures", "none,deny_tokens_before_expiry", "--arrivals", "steady,incident"]

@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from jitbox.cli import app
 from sim.bounds import worst_case
-from sim.cli import app
 from sim.clock import ClockError, ManualClock, clock_from_spec
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.settings import EntitlementMode, SettingsError, load_settings

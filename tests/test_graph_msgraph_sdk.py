@@ -28,8 +28,8 @@ from msgraph.generated.models.request_schedule import RequestSchedule
 from msgraph.generated.models.schedule_request_actions import ScheduleRequestActions
 from msgraph.graph_request_adapter import GraphRequestAdapter
 
+from jitbox.serve import start_sandbox
 from sim.clock import ManualClock
-from sim.serve import start_sandbox
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK's own deprecations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from test_pim_support import PIM, make_sandbox, many_users_world
+from pim_support import PIM, make_sandbox, many_users_world
 
 from pim_fake.provisioning import EngineOptions, EscrowSchedule, QuarantineMode
 from sim.rules import idc_add_time, idc_remove_time

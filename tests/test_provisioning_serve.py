@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from jitbox.serve import start_sandbox
 from sim.clock import ManualClock
-from sim.serve import start_sandbox
 
 PIM = "/identityGovernance/privilegedAccess/group"
 

@@ -14,7 +14,7 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_pim_support import make_sandbox, many_users_world
+from pim_support import make_sandbox, many_users_world
 
 from sim.engine import simulate
 from sim.population import ExplicitArrivals, FixedDist, Population

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from jitbox.cli import app as cli_app
 from scim_server.app import create_app
 from scim_server.aws.http import JSON11
-from sim.cli import app as cli_app
 from sim.clock import ManualClock
 from sim.durations import DurationError, parse_duration
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
+from cli_support import REPO_ROOT, code_under_test_env
 from typer.testing import CliRunner
 
+from jitbox.cli import app as cli_app
+from jitbox.serve import start_sandbox
 from scim_server.app import ScimOptions
 from scim_server.testing import entra_add_member, entra_group, entra_user
-from sim.cli import app as cli_app
 from sim.clock import ManualClock
-from sim.serve import start_sandbox
 
 
 def test_fifty_concurrent_member_patches_lose_none() -> None:
@@ -76,13 +76,13 @@ def test_state_file_keeps_every_acknowledged_write_across_restart(tmp_path: Path
 
 def test_serve_cli_writes_config_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     cfg_path = tmp_path / "config.json"
-    exe = Path(sys.executable).parent / "jitbox"
     proc = subprocess.Popen(
-        [str(exe), "serve", "--config-out", str(cfg_path), "--seed", "4"],
+        [sys.executable, "-m", "jitbox", "serve", "--config-out", str(cfg_path), "--seed", "4"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=REPO_ROOT,
+        env=code_under_test_env(),
     )
     try:
         deadline = time.monotonic() + 30

@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx2
 from typer.testing import CliRunner
 
-from sim.cli import app
+from jitbox.cli import app
+from jitbox.serve import start_sandbox
 from sim.clock import ManualClock
-from sim.serve import start_sandbox
 from sim.settings import load_settings
 
 

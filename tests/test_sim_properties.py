@@ -134,7 +134,7 @@ def test_time_to_access_and_paths_are_consistent(s: Settings, p: Population, see
 
 
 @pytest.mark.slow
-@hyp_settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@hyp_settings(deadline=None, suppress_health_check=list(HealthCheck))
 @given(settings(), populations(max_requests=80), seeds())
 def test_bound_and_cycle_rules_long_fuzz(s: Settings, p: Population, seed: int) -> None:
     r = simulate(s, p, seed)

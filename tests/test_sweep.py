@@ -12,8 +12,8 @@ import distributed
 import pytest
 from typer.testing import CliRunner
 
+from jitbox.cli import app
 from sim.bounds import worst_case
-from sim.cli import app
 from sim.sweep import (
     METRICS,
     DaskExecutor,

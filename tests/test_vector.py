@@ -130,7 +130,7 @@ def test_vector_path_is_deterministic_and_engine_free() -> None:
 
 
 @pytest.mark.slow
-@hsettings(max_examples=3000, deadline=None)
+@hsettings(deadline=None)
 @given(settings=settings_strategy, population=population_strategy, seed=st.integers(0, 2**32 - 1))
 def test_vector_path_equals_the_event_engine_long_fuzz(
     settings: dict[str, Any], population: dict[str, Any], seed: int

@@ -1,4 +1,7 @@
-"""``jitbox serve``: run the fakes over HTTP until Ctrl-C (see :mod:`sim.serve`)."""
+"""``jitbox serve``: run the fakes over HTTP until Ctrl-C (see :mod:`jitbox.serve`).
+
+The web stack and the fakes are imported inside the command, so other commands start without them.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-
-from scim_server.app import ScimOptions
-from sim.check import CheckError, load_check_file
-from sim.clock import ClockError, clock_from_spec
-from sim.serve import ServeError, start_sandbox
 
 __all__ = ["register", "serve"]
 
@@ -59,6 +57,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
+    from jitbox.serve import ServeError, start_sandbox
+    from scim_server.app import ScimOptions
+    from sim.check import CheckError, load_check_file
+    from sim.clock import ClockError, clock_from_spec
+
     if not 0 <= port <= 65535:
         _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
     if not 0 <= entra_port <= 65535:

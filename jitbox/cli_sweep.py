@@ -13,8 +13,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sim.sweep import SweepError, load_sweep_file, make_executor, make_spec, run_sweep
-
 __all__ = ["register"]
 
 
@@ -54,6 +52,8 @@ def sweep_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Sweep settings × arrival patterns; write sweep.csv, sweep.json, heat maps, a Gantt and report.html."""
+    from sim.sweep import SweepError, load_sweep_file, make_executor, make_spec, run_sweep
+
     overrides: dict[str, Any] = {
         "activation_max": _split(activation),
         "portal_session": _split(portal),

@@ -4,9 +4,10 @@
   from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` writes
   every per-activation record and the aggregates (``-`` for stdout).
 - ``jitbox demo`` — runs ``seed-blog`` in the simulator and prints the same, then replays the walkthrough live
-  over HTTP on an in-process sandbox (:mod:`sim.demo_sandbox`) and checks it against the simulator's rules.
+  over HTTP on an in-process sandbox (:mod:`jitbox.demo`) and checks it against the simulator's rules.
 - ``jitbox scenarios`` — lists the scenarios found, with their descriptions.
 
+The simulator (numpy) is imported inside each command, so ``jitbox --help`` and ``jitbox bound`` start without it.
 Errors the user can fix (unknown scenario, bad field in a file, unwritable JSON path) exit with code 2 and one
 message naming the file and field.
 """
@@ -23,9 +24,6 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from sim.report import render_run, runs_json
-from sim.scenario import ScenarioError, list_scenarios, load_scenario, run_scenario
 
 __all__ = ["demo", "demo_steps", "register", "run", "scenarios"]
 
@@ -51,6 +49,9 @@ def run(
     records: Annotated[bool, typer.Option(help="include every per-activation record in the JSON")] = True,
 ) -> None:
     """Run a scenario: summary table, one activation's timeline, the windows; optionally JSON."""
+    from sim.report import render_run, runs_json
+    from sim.scenario import ScenarioError, load_scenario, run_scenario
+
     try:
         sc = load_scenario(scenario)
     except ScenarioError as exc:
@@ -75,6 +76,9 @@ def run(
 
 
 def _demo_simulator(console: Console) -> None:
+    from sim.report import render_run
+    from sim.scenario import load_scenario, run_scenario
+
     sc = load_scenario("seed-blog")
     console.rule(f"[bold]{escape(sc.name)}[/]")
     console.print(" ".join(sc.description.split()), markup=False)
@@ -82,7 +86,7 @@ def _demo_simulator(console: Console) -> None:
 
 
 def _demo_sandbox(console: Console) -> None:
-    from sim.demo_sandbox import DemoError, render_sandbox_demo, run_sandbox_demo
+    from jitbox.demo import DemoError, render_sandbox_demo, run_sandbox_demo
 
     console.rule("[bold]the same walkthrough, live: the fakes over HTTP on 127.0.0.1[/]")
     try:
@@ -101,6 +105,8 @@ def demo_steps() -> list[tuple[str, Callable[[Console], None]]]:
 
 def demo() -> None:
     """Run the seed scenario (the AWS blog walkthrough) and print its timeline and windows."""
+    from sim.scenario import ScenarioError
+
     console = _console()
     try:
         for _title, step in demo_steps():
@@ -111,6 +117,8 @@ def demo() -> None:
 
 def scenarios() -> None:
     """List the scenarios that `jitbox run NAME` can find."""
+    from sim.scenario import ScenarioError, list_scenarios, load_scenario
+
     console = _console()
     table = Table(box=box.ASCII if not console.is_terminal else box.SIMPLE)
     table.add_column("name")

@@ -1,6 +1,6 @@
 """The sandbox half of ``jitbox demo``: the seed walkthrough [AWS-BLOG] replayed over real HTTP.
 
-It starts the fakes in-process on 127.0.0.1 (:func:`sim.serve.start_sandbox`, manual clock) and plays the blog's
+It starts the fakes in-process on 127.0.0.1 (:func:`jitbox.serve.start_sandbox`, manual clock) and plays the blog's
 steps through the same APIs a user's code would call — Microsoft Graph on the Entra fake, SCIM between the fakes,
 sso-admin / identitystore (JSON 1.1) and the portal API on the Identity Center fake — moving virtual time with
 ``POST /_sandbox/clock/advance``:
@@ -30,11 +30,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from jitbox.serve import RunningSandbox, start_sandbox
 from sim import rules
 from sim.bounds import worst_case
 from sim.clock import ManualClock
 from sim.durations import format_duration
-from sim.serve import RunningSandbox, start_sandbox
 from sim.settings import Settings, load_settings
 
 __all__ = ["DemoError", "SandboxDemo", "run_sandbox_demo"]

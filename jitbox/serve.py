@@ -1,101 +1,41 @@
-"""Run the jitbox fakes over real HTTP: each app in its own uvicorn thread, on 127.0.0.1 and a free port by default.
+"""Run the jitbox fakes over real HTTP on one clock: the composition root's sandbox.
 
-``start_sandbox(clock)`` starts the fake IAM Identity Center (SCIM endpoint + sandbox controls + the AWS access plane
-plug-in) and returns a :class:`RunningSandbox` (a context manager) with ``scim_url``, ``scim_token``, ``config()``
-and ``stop()``. Every app gets its own thread and event loop, so a timer callback running in one server's thread
-(e.g. Entra's provisioning engine inside ``POST /_sandbox/clock/advance``) can make blocking HTTP calls to another.
+``start_sandbox(clock)`` starts the fake IAM Identity Center (SCIM endpoint + sandbox controls + the AWS access
+plane), then the fake Entra (Graph + the provisioning job, which reaches Identity Center only over SCIM HTTP, as in
+reality), each app in its own uvicorn thread on 127.0.0.1 and a free port by default. It returns a
+:class:`RunningSandbox` (a context manager) with ``scim_url``, ``scim_token``, ``config()`` and ``stop()``.
 
-Extending (the other fakes)
----------------------------
+Wiring
+------
+- ``extensions`` are callables ``extend(sandbox: RunningSandbox) -> None`` run after the Identity Center app is
+  listening; the default is ``[serve_entra]``; ``extensions=[]`` serves Identity Center alone.
 - ``sandbox.serve_app(name, app, port=0)`` serves another ASGI app (same clock: build it with ``sandbox.clock``) and
-  returns its :class:`ServedApp` (``base_url``);
+  returns its :class:`fakekit.serving.ServedApp` (``base_url``);
 - ``sandbox.add_config(fn)`` — ``fn() -> dict`` adds fields to ``config()`` (and so to ``--config-out``);
-- modules listed in :data:`EXTENSION_MODULES` define ``extend(sandbox: RunningSandbox) -> None`` and are called by
-  :func:`start_sandbox` after the Identity Center app is listening (``extensions=[]`` skips them). ``sandbox.options``
-  carries free-form CLI options to them.
+- ``sandbox.options`` carries free-form CLI options (``entra_port``, ``entra_world``, ``seed``) to the extensions.
 
 The Identity Center's own additions (AWS endpoints) come through ``scim_server.app``'s plug-ins.
 """
 
 from __future__ import annotations
 
-import importlib
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import uvicorn
-
+from fakekit.serving import ServedApp, ServeError, serve_in_thread
+from pim_fake.app import create_app as create_entra_app
+from pim_fake.world import load_world
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
 from scim_server.persist import SqliteJournal
 from sim.clock import Clock
 from sim.settings import Settings
 
-__all__ = ["EXTENSION_MODULES", "Extension", "RunningSandbox", "ServeError", "ServedApp", "start_sandbox"]
-
-EXTENSION_MODULES: list[str] = ["pim_fake.serve"]
-"""Modules with ``extend(sandbox)`` that :func:`start_sandbox` calls (the other fakes register here)."""
+__all__ = ["Extension", "RunningSandbox", "ServeError", "ServedApp", "serve_entra", "start_sandbox"]
 
 Extension = Callable[["RunningSandbox"], None]
-
-
-class ServeError(RuntimeError):
-    """A server could not start (port in use, bad host); the message names the flag to change."""
-
-
-@dataclass
-class ServedApp:
-    """One app served by uvicorn in its own thread."""
-
-    name: str
-    host: str
-    port: int
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    @property
-    def base_url(self) -> str:
-        """Return ``http://host:port``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Ask uvicorn to exit and wait for its thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=timeout)
-
-
-def _serve(name: str, app: Any, host: str, port: int) -> ServedApp:
-    # uvicorn binds the socket itself (port 0 = a free one, read back once started): handing it a pre-bound socket
-    # made every response wait ~40 ms (delayed ACK), measured with http.client and httpx2.
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            server.run()
-        except BaseException as exc:  # uvicorn exits the thread on bind errors; surfaced below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name=f"uvicorn-{name}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if errors or not thread.is_alive():
-            raise ServeError(f"cannot listen on {host}:{port} for {name} (port in use or bad host?)")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            raise ServeError(f"{name} server did not start on {host}:{port} within 15 s")
-        time.sleep(0.01)
-    actual = int(server.servers[0].sockets[0].getsockname()[1])
-    return ServedApp(name, host, actual, server, thread)
 
 
 @dataclass
@@ -133,7 +73,7 @@ class RunningSandbox:
         """Serve another ASGI app in its own uvicorn thread; return it (its ``base_url`` is ready to use)."""
         if name in self.servers:
             raise ServeError(f"an app named {name!r} is already served")
-        served = _serve(name, app, host or self.host, port)
+        served = serve_in_thread(name, app, host or self.host, port)
         self.servers[name] = served
         return served
 
@@ -169,12 +109,39 @@ class RunningSandbox:
         self.stop()
 
 
-def _default_extensions() -> list[Extension]:
-    out: list[Extension] = []
-    for name in EXTENSION_MODULES:
-        module = importlib.import_module(name)
-        out.append(module.extend)
-    return out
+def serve_entra(sandbox: RunningSandbox) -> None:
+    """Serve the Entra fake next to the Identity Center fake, provisioning into it over SCIM HTTP.
+
+    The Entra app is built on the sandbox's clock (so advancing either fake's ``/_sandbox/clock/advance`` moves
+    both) and served on ``options["entra_port"]`` (0 = a free port). Its provisioning job targets the served SCIM
+    endpoint and token and is started; its initial cycle is a clock timer due at start, so the manual clock runs it
+    on the first advance. The config JSON gains ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url`` and
+    ``graph_tokens`` (identity name → bearer token). ``options["entra_world"]`` replaces the seeded world with a
+    TOML/JSON file (:mod:`pim_fake.world`); ``options["settings"]`` may carry :class:`sim.settings.Settings`.
+    """
+    options = sandbox.options
+    settings = options.get("settings")
+    world = load_world(options.get("entra_world"))
+    seed = options.get("seed")
+    app = create_entra_app(
+        sandbox.clock,
+        settings if isinstance(settings, Settings) else None,
+        world=world,
+        seed=int(seed) if seed is not None else 0,
+        scim_url=sandbox.scim_url,
+        scim_token=sandbox.scim_token,
+    )
+    served = sandbox.serve_app("entra", app, port=int(options.get("entra_port", 0) or 0))
+    app.state.start_provisioning(defer=True)
+
+    def config() -> dict[str, Any]:
+        return {
+            "graph_url": served.base_url + "/v1.0",
+            "graph_sandbox_url": served.base_url + "/_sandbox/",
+            "graph_tokens": dict(app.state.graph_tokens),
+        }
+
+    sandbox.add_config(config)
 
 
 def start_sandbox(
@@ -195,7 +162,7 @@ def start_sandbox(
 
     ``state_path`` keeps the identity store, tenant id and tokens in SQLite (write-through). ``token`` fixes the
     SCIM bearer secret when no token exists yet. ``plugins`` go to :func:`scim_server.app.create_app` (None = its
-    defaults, i.e. the AWS access plane); ``extensions`` default to :data:`EXTENSION_MODULES`. Wall and scaled
+    defaults, i.e. the AWS access plane); ``extensions`` default to ``[serve_entra]``. Wall and scaled
     clocks are started so their timers fire. ``settings`` (default: the documented defaults) is shared by every
     fake: the Identity Center's portal session and entitlement mode, and Entra's PIM policy defaults and
     provisioning timing.
@@ -215,9 +182,9 @@ def start_sandbox(
         if settings is not None:
             opts.setdefault("settings", settings)
         sandbox = RunningSandbox(clock=clock, host=host, idc=app.state.idc, options=opts, journal=journal)
-        sandbox.servers["idc"] = _serve("idc", app, host, scim_port)
+        sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
         clock.start()
-        for extend in _default_extensions() if extensions is None else extensions:
+        for extend in [serve_entra] if extensions is None else extensions:
             extend(sandbox)
     except BaseException:
         if "sandbox" in locals():

@@ -17,21 +17,18 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
+from fakekit.errors import bad_request
+from fakekit.timefmt import iso_z
 from sim.clock import Clock, ClockError
 from sim.durations import DurationError, parse_duration
 
-__all__ = ["MAX_ADVANCE", "SandboxControl", "bad_request"]
+__all__ = ["MAX_ADVANCE", "SandboxControl"]
 
 MAX_ADVANCE = 366 * 86400.0
 """Longest single ``POST /_sandbox/clock/advance`` (one year and a day): a bigger jump would run every recurring
 timer (e.g. Entra's 40-minute cycle) for years or move the clock past what a datetime can show."""
-
-
-def bad_request(field: str, message: str) -> JSONResponse:
-    """Return the sandbox's 400 error response naming the bad ``field``."""
-    return JSONResponse(status_code=400, content={"error": {"code": "BadRequest", "field": field, "message": message}})
 
 
 class SandboxControl:
@@ -58,7 +55,7 @@ class SandboxControl:
     def clock_json(self) -> dict[str, Any]:
         """Return the clock's current time, mode and pending timer count."""
         return {
-            "now": self.clock.now().isoformat().replace("+00:00", "Z"),
+            "now": iso_z(self.clock.now()),
             "mode": self.clock.mode,
             "pending_timers": len(self.clock.pending()),
         }
@@ -113,6 +110,4 @@ class SandboxControl:
 
 async def _run_blocking(fn: Callable[[float], int], arg: float) -> int:
     """Run a clock advance in a worker thread: its timers may make blocking HTTP calls to other fakes."""
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(fn, arg)
