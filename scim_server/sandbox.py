@@ -42,9 +42,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
 
-from fakekit.errors import bad_request
+from fakekit.errors import bad_request, sandbox_error
 from scim_server.tokens import TokenError
 
 if TYPE_CHECKING:
@@ -331,18 +330,14 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
         try:
             token = ctx.tokens.create()
         except TokenError as exc:
-            return JSONResponse(
-                status_code=409, content={"error": {"code": "Conflict", "field": "tokens", "message": str(exc)}}
-            )
+            return sandbox_error(409, "tokens", str(exc))
         return {**token.public(ctx.clock.time()), "secret": token.secret}
 
     async def delete_token(token_id: str) -> Any:
         try:
             ctx.tokens.delete(token_id)
         except TokenError as exc:
-            return JSONResponse(
-                status_code=404, content={"error": {"code": "NotFound", "field": "id", "message": str(exc)}}
-            )
+            return sandbox_error(404, "id", str(exc))
         return {"deleted": token_id}
 
     async def get_rate() -> Any:
