@@ -18,11 +18,11 @@ import random
 import secrets
 import string
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from fakekit.ids import seeded_uuid
 from scim_server.store import Journal, format_time
 from sim.clock import Clock
 
@@ -62,7 +62,7 @@ def new_tenant_id(rng: random.Random | None = None) -> str:
     """Return a tenant id in the observed ``<11 chars>-<uuid>`` form ([CODE-grouper]); seeded when ``rng`` given."""
     r = rng or random.SystemRandom()
     prefix = "".join(r.choice(string.ascii_lowercase + string.digits) for _ in range(11))
-    return f"{prefix}-{uuid.UUID(int=r.getrandbits(128), version=4)}"
+    return f"{prefix}-{seeded_uuid(r)}"
 
 
 class TokenManager:
@@ -94,7 +94,7 @@ class TokenManager:
                 )
             now = self.clock.time()
             secret = secret or self._secret()
-            tid = f"tok-{uuid.UUID(int=(self._rng or random.SystemRandom()).getrandbits(128), version=4).hex[:16]}"
+            tid = f"tok-{seeded_uuid(self._rng).replace('-', '')[:16]}"
             token = Token(tid, secret, now, now + TOKEN_LIFETIME)
             if self._journal is not None:
                 self._journal.put(
