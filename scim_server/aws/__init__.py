@@ -2,9 +2,9 @@
 the boto3-compatible ``identitystore``, ``sso-admin`` and ``sso`` (portal) APIs.
 
 :func:`install` is the plug-in ``scim_server.app.create_app`` calls: it builds an :class:`AccessPlane` on the app's
-clock and identity store, records membership history from the store's change events, mounts the routes of
-:mod:`scim_server.aws.http` on the same app/port as SCIM, joins ``/_sandbox/reset`` and ``/_sandbox/state`` and adds
-``aws_endpoint_url`` plus the environment to export to the ``jitbox serve`` config JSON.
+clock and identity store, records membership history from the store's change events, mounts the route modules
+(:mod:`scim_server.aws.http` describes them) on the same app/port as SCIM, joins ``/_sandbox/reset`` and
+``/_sandbox/state`` and adds ``aws_endpoint_url`` plus the environment to export to the ``jitbox serve`` config JSON.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from scim_server.store import Store, StoreEvent
-
+from . import json11_routes, oidc_routes, portal_routes, sandbox_routes
+from .directory import StoreDirectory
 from .errors import AwsError
-from .history import MembershipHistory
+from .history import MembershipHistory, track_history
+from .http import AwsServices
 from .identitystore import IdentityStoreApi
+from .instance import DisabledUserMode
 from .oidc import DeviceAuthority
-from .plane import AccessPlane, DisabledUserMode
+from .plane import AccessPlane
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -37,60 +39,6 @@ __all__ = [
 ]
 
 DUMMY_REGION = "us-east-1"
-
-
-class StoreDirectory:
-    """:class:`scim_server.aws.plane.Directory` over the SCIM identity store (``active`` → ENABLED/DISABLED)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def user_status(self, user_id: str) -> str | None:
-        """Return ``ENABLED``/``DISABLED`` for an existing user, None otherwise."""
-        with self.store.lock:
-            if not self.store.has_user(user_id):
-                return None
-            return "ENABLED" if self.store.user_active(user_id) else "DISABLED"
-
-    def group_exists(self, group_id: str) -> bool:
-        """Return True when the group exists."""
-        return self.store.has_group(group_id)
-
-    def groups_of(self, user_id: str) -> list[str]:
-        """Return the user's current group ids (empty for an unknown user)."""
-        with self.store.lock:
-            return self.store.group_ids_of(user_id) if self.store.has_user(user_id) else []
-
-
-def track_history(store: Store, history: MembershipHistory) -> None:
-    """Record the store's membership and user-status changes into ``history`` (and seed it with the present)."""
-    with store.lock:
-        now = store.clock.time()
-        for group_id in store.group_ids():
-            for user_id in store.member_ids(group_id):
-                history.member_added(user_id, group_id, now)
-        for user_id in store.user_ids():
-            if not store.user_active(user_id):
-                history.user_disabled(user_id, now)
-
-        def listener(event: StoreEvent) -> None:
-            if event.kind == "member_added" and event.user_id and event.group_id:
-                history.member_added(event.user_id, event.group_id, event.at)
-            elif event.kind == "member_removed" and event.user_id and event.group_id:
-                history.member_removed(event.user_id, event.group_id, event.at)
-            elif event.kind == "user_deleted" and event.user_id:
-                history.user_deleted(event.user_id, event.at)
-            elif event.kind in ("user_created", "user_updated") and event.user_id:
-                if store.has_user(event.user_id) and not store.user_active(event.user_id):
-                    history.user_disabled(event.user_id, event.at)
-                else:
-                    history.user_enabled(event.user_id)
-            elif event.kind == "group_deleted" and event.group_id:
-                history.group_deleted(event.group_id, event.at)
-            elif event.kind == "reset":
-                history.clear()
-
-        store.add_listener(listener)
 
 
 def aws_config(base_url: str, identity_store_id: str, instance_arn: str) -> dict[str, Any]:
@@ -117,8 +65,6 @@ def aws_config(base_url: str, identity_store_id: str, instance_arn: str) -> dict
 
 def install(app: FastAPI, ctx: IdcContext) -> None:
     """Plug the access plane into the Identity Center app (``scim_server.app.create_app`` calls this)."""
-    from .http import build_router
-
     history = MembershipHistory(ctx.journal)
     track_history(ctx.store, history)
     plane = AccessPlane(
@@ -132,7 +78,9 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     )
     identitystore = IdentityStoreApi(ctx.store, lambda: plane.identity_store_id)
     device = DeviceAuthority(plane)
-    app.include_router(build_router(plane, identitystore, device))
+    app.state.aws = AwsServices(plane, identitystore, device)
+    for module in (json11_routes, portal_routes, oidc_routes, sandbox_routes):
+        app.include_router(module.router)
 
     def reset() -> None:
         with plane.lock:

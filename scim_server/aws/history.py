@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from sim.rules import Interval
 
 if TYPE_CHECKING:
-    from scim_server.store import Journal
+    from scim_server.store import Journal, Store, StoreEvent
 
 KIND = "aws_history"
 """Journal kind holding the history (``open|user|group`` → start, ``closed|user|group|start`` → [start, end],
 ``disabled|user`` / ``deleted|user`` → time)."""
 
-__all__ = ["MembershipHistory"]
+__all__ = ["MembershipHistory", "track_history"]
 
 
 class MembershipHistory:
@@ -142,3 +142,34 @@ class MembershipHistory:
 
 def _json_time(t: float) -> float | None:
     return None if math.isinf(t) else t
+
+
+def track_history(store: Store, history: MembershipHistory) -> None:
+    """Record the store's membership and user-status changes into ``history`` (and seed it with the present)."""
+    with store.lock:
+        now = store.clock.time()
+        for group_id in store.group_ids():
+            for user_id in store.member_ids(group_id):
+                history.member_added(user_id, group_id, now)
+        for user_id in store.user_ids():
+            if not store.user_active(user_id):
+                history.user_disabled(user_id, now)
+
+        def listener(event: StoreEvent) -> None:
+            if event.kind == "member_added" and event.user_id and event.group_id:
+                history.member_added(event.user_id, event.group_id, event.at)
+            elif event.kind == "member_removed" and event.user_id and event.group_id:
+                history.member_removed(event.user_id, event.group_id, event.at)
+            elif event.kind == "user_deleted" and event.user_id:
+                history.user_deleted(event.user_id, event.at)
+            elif event.kind in ("user_created", "user_updated") and event.user_id:
+                if store.has_user(event.user_id) and not store.user_active(event.user_id):
+                    history.user_disabled(event.user_id, event.at)
+                else:
+                    history.user_enabled(event.user_id)
+            elif event.kind == "group_deleted" and event.group_id:
+                history.group_deleted(event.group_id, event.at)
+            elif event.kind == "reset":
+                history.clear()
+
+        store.add_listener(listener)

@@ -2,7 +2,7 @@
 use: RegisterClient → StartDeviceAuthorization → (user approves in a browser) → CreateToken [BC-oidc].
 
 The browser step is the sandbox route ``POST /_sandbox/aws/device/approve`` (``{"user_code", "user_id" |
-"user_name"}``): it signs the user in to the portal (:meth:`AccessPlane.sign_in`) and binds that portal session to
+"user_name"}``): it signs the user in to the portal (:meth:`scim_server.aws.sessions.Sessions.sign_in`) and binds that portal session to
 the device code, so CreateToken returns the portal access token and its remaining lifetime. Until approval
 CreateToken answers ``AuthorizationPendingException``; after the device code expires, ``ExpiredTokenException``
 [BC-oidc]. Errors are 400 (InvalidClientException 401) with ``x-amzn-ErrorType`` and ``{"error",
@@ -137,7 +137,7 @@ class DeviceAuthority:
             raise AwsError("ResourceNotFoundException", f"no device authorization with user_code {user_code!r}", 404)
         if self.plane.now() >= device.expires:
             raise oidc_error("ExpiredTokenException", "The device code has expired; start the login again")
-        session = self.plane.sign_in(user_id)
+        session = self.plane.sessions.sign_in(user_id)
         device.portal_token = session.token
         return {"user_code": device.user_code, "user_id": session.user_id, "approved": True}
 
@@ -156,10 +156,10 @@ class DeviceAuthority:
             if self.plane.now() >= device.expires:
                 raise oidc_error("ExpiredTokenException", "The device code has expired")
             raise oidc_error("AuthorizationPendingException", "Authorization is still pending")
-        session = self.plane.session(device.portal_token)
+        session = self.plane.sessions.session(device.portal_token)
         device.redeemed = True
         return {
             "accessToken": session.token,
             "tokenType": "Bearer",
-            "expiresIn": int(self.plane.session_end(session) - self.plane.now()),
+            "expiresIn": int(self.plane.entitlements.session_end(session) - self.plane.now()),
         }

@@ -44,44 +44,44 @@ class SsoAdminApi:
 
     def list_instances(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListInstances``: the one instance of this sandbox [BC-ssoadmin]."""
-        page, token = paginate([self.plane.instance_json()], body, max_cap=100)
+        page, token = paginate([self.plane.instance.to_json()], body, max_cap=100)
         return {"Instances": page, **token}
 
     def create_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``CreatePermissionSet``; SessionDuration PT1H–PT12H else ValidationException [UG23-howto]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        ps = self.plane.create_permission_set(
+        self.plane.instance.check(body.get("InstanceArn"))
+        ps = self.plane.permission_sets.create(
             body.get("Name"), body.get("Description"), body.get("SessionDuration"), body.get("RelayState")
         )
         return {"PermissionSet": ps.to_json()}
 
     def describe_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribePermissionSet`` [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        return {"PermissionSet": self.plane.permission_set(body.get("PermissionSetArn")).to_json()}
+        self.plane.instance.check(body.get("InstanceArn"))
+        return {"PermissionSet": self.plane.permission_sets.get_checked(body.get("PermissionSetArn")).to_json()}
 
     def update_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``UpdatePermissionSet``; a new SessionDuration applies to later launches [UG23-howto]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        self.plane.update_permission_set(
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.update(
             body.get("PermissionSetArn"), body.get("Description"), body.get("SessionDuration"), body.get("RelayState")
         )
         return {}
 
     def delete_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DeletePermissionSet`` (ConflictException while assigned) [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        self.plane.delete_permission_set(body.get("PermissionSetArn"))
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.delete(body.get("PermissionSetArn"))
         return {}
 
     def list_permission_sets(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListPermissionSets`` → ARNs in creation order [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
+        self.plane.instance.check(body.get("InstanceArn"))
         page, token = paginate(list(self.plane.permission_sets), body, max_cap=100)
         return {"PermissionSets": page, **token}
 
     def _assignment_args(self, body: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
-        self.plane.check_instance(body.get("InstanceArn"))
+        self.plane.instance.check(body.get("InstanceArn"))
         return (
             body.get("TargetId"),
             body.get("TargetType"),
@@ -92,36 +92,36 @@ class SsoAdminApi:
 
     def create_account_assignment(self, body: dict[str, Any]) -> dict[str, Any]:
         """``CreateAccountAssignment`` → IN_PROGRESS status [BC-ssoadmin]."""
-        status = self.plane.create_account_assignment(*self._assignment_args(body))
+        status = self.plane.assignments.create(*self._assignment_args(body))
         return {"AccountAssignmentCreationStatus": status.to_json()}
 
     def delete_account_assignment(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DeleteAccountAssignment`` → IN_PROGRESS status [BC-ssoadmin]."""
-        status = self.plane.delete_account_assignment(*self._assignment_args(body))
+        status = self.plane.assignments.delete(*self._assignment_args(body))
         return {"AccountAssignmentDeletionStatus": status.to_json()}
 
     def describe_creation_status(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeAccountAssignmentCreationStatus`` [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        status = self.plane.operation(body.get("AccountAssignmentCreationRequestId"), "create")
+        self.plane.instance.check(body.get("InstanceArn"))
+        status = self.plane.assignments.operation(body.get("AccountAssignmentCreationRequestId"), "create")
         return {"AccountAssignmentCreationStatus": status.to_json()}
 
     def describe_deletion_status(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeAccountAssignmentDeletionStatus`` [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        status = self.plane.operation(body.get("AccountAssignmentDeletionRequestId"), "delete")
+        self.plane.instance.check(body.get("InstanceArn"))
+        status = self.plane.assignments.operation(body.get("AccountAssignmentDeletionRequestId"), "delete")
         return {"AccountAssignmentDeletionStatus": status.to_json()}
 
     def list_account_assignments(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListAccountAssignments`` of one account and permission set [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
+        self.plane.instance.check(body.get("InstanceArn"))
         account = body.get("AccountId")
         if not isinstance(account, str) or not account:
             raise validation("AccountId is required")
-        ps = self.plane.permission_set(body.get("PermissionSetArn"))
+        ps = self.plane.permission_sets.get_checked(body.get("PermissionSetArn"))
         rows = [
             a.to_json()
-            for a in self.plane.current_assignments()
+            for a in self.plane.assignments.current()
             if a.account_id == account and a.permission_set_arn == ps.arn
         ]
         page, token = paginate(rows, body, max_cap=100)
@@ -130,7 +130,7 @@ class SsoAdminApi:
     def list_account_assignments_for_principal(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListAccountAssignmentsForPrincipal`` (direct assignments, plus a user's group assignments with the
         ``user_assignments_include_groups`` switch; optional ``Filter.AccountId``)."""
-        self.plane.check_instance(body.get("InstanceArn"))
+        self.plane.instance.check(body.get("InstanceArn"))
         principal_id, principal_type = body.get("PrincipalId"), body.get("PrincipalType")
         if principal_type not in ("USER", "GROUP"):
             raise validation(f"PrincipalType {principal_type!r} must be USER or GROUP")
@@ -139,7 +139,7 @@ class SsoAdminApi:
         flt = body.get("Filter") or {}
         account = flt.get("AccountId") if isinstance(flt, dict) else None
         principals = {(principal_type, principal_id)}
-        if principal_type == "USER" and self.plane.user_assignments_include_groups:
+        if principal_type == "USER" and self.plane.config.user_assignments_include_groups:
             principals |= {("GROUP", g) for g in self.plane.directory.groups_of(principal_id)}
         rows = [
             {
@@ -148,7 +148,7 @@ class SsoAdminApi:
                 "PrincipalId": a.principal_id,
                 "PrincipalType": a.principal_type,
             }
-            for a in self.plane.current_assignments()
+            for a in self.plane.assignments.current()
             if (a.principal_type, a.principal_id) in principals and (account is None or a.account_id == account)
         ]
         page, token = paginate(rows, body, max_cap=100)
@@ -156,14 +156,14 @@ class SsoAdminApi:
 
     def provision_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ProvisionPermissionSet`` → IN_PROGRESS status [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        status = self.plane.provision_permission_set(
+        self.plane.instance.check(body.get("InstanceArn"))
+        status = self.plane.assignments.provision(
             body.get("PermissionSetArn"), body.get("TargetType"), body.get("TargetId")
         )
         return {"PermissionSetProvisioningStatus": status.to_json()}
 
     def describe_provisioning_status(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribePermissionSetProvisioningStatus`` [BC-ssoadmin]."""
-        self.plane.check_instance(body.get("InstanceArn"))
-        status = self.plane.operation(body.get("ProvisionPermissionSetRequestId"), "provision")
+        self.plane.instance.check(body.get("InstanceArn"))
+        status = self.plane.assignments.operation(body.get("ProvisionPermissionSetRequestId"), "provision")
         return {"PermissionSetProvisioningStatus": status.to_json()}

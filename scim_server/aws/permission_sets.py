@@ -1,0 +1,181 @@
+"""Permission sets: name, description, relay state and SessionDuration (PT1H default, PT1H–PT12H)
+[UG23-howto][BC-ssoadmin]; a new SessionDuration applies to role sessions launched afterwards."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sim.clock import Clock
+from sim.durations import DurationError, parse_duration
+from sim.settings import RANGES
+
+from .errors import conflict, not_found, validation
+from .ids import IdSource
+from .instance import Instance
+
+__all__ = ["PermissionSet", "PermissionSets", "parse_session_duration"]
+
+_PS_NAME = re.compile(r"[\w+=,.@-]{1,32}")
+
+
+@dataclass
+class PermissionSet:
+    """A permission set; ``session_seconds`` is its SessionDuration (PT1H–PT12H) [UG23-howto][BC-ssoadmin]."""
+
+    arn: str
+    name: str
+    description: str | None
+    session_duration: str
+    session_seconds: float
+    relay_state: str | None
+    created: float
+    provisioned_accounts: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``PermissionSet`` shape of sso-admin [BC-ssoadmin]."""
+        out: dict[str, Any] = {
+            "Name": self.name,
+            "PermissionSetArn": self.arn,
+            "CreatedDate": self.created,
+            "SessionDuration": self.session_duration,
+        }
+        if self.description is not None:
+            out["Description"] = self.description
+        if self.relay_state is not None:
+            out["RelayState"] = self.relay_state
+        return out
+
+
+def parse_session_duration(text: Any, field_name: str = "SessionDuration") -> float:
+    """Return the seconds of an ISO-8601 ``SessionDuration`` (``PT1H`` – ``PT12H``) [BC-ssoadmin][UG23-howto].
+
+    Raises a ``ValidationException`` naming the field and the limit it breaks.
+    """
+    if not isinstance(text, str) or not text.upper().startswith("P"):
+        raise validation(f"{field_name} must be an ISO-8601 duration such as PT1H or PT12H, got {text!r}")
+    try:
+        seconds = parse_duration(text)
+    except DurationError:
+        raise validation(f"{field_name} must be an ISO-8601 duration such as PT1H or PT12H, got {text!r}") from None
+    low, high, _source = RANGES["permission_set_session"]
+    if seconds < low:
+        raise validation(f"{field_name} {text} is below the minimum of PT{int(low // 3600)}H (1 hour)")
+    if seconds > high:
+        raise validation(f"{field_name} {text} exceeds the maximum of PT{int(high // 3600)}H (12 hours)")
+    return seconds
+
+
+def _check_description(description: Any) -> None:
+    if not isinstance(description, str) or len(description) > 700:
+        raise validation("Description must be a string of at most 700 characters")
+
+
+def _check_relay_state(relay_state: Any) -> None:
+    if not isinstance(relay_state, str) or len(relay_state) > 240:
+        raise validation("RelayState must be a string of at most 240 characters")
+
+
+class PermissionSets(Mapping[str, PermissionSet]):
+    """The instance's permission sets by ARN, in creation order.
+
+    ``in_use(arn)`` tells whether account assignments still use a permission set (deletion is refused then).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdSource,
+        instance: Instance,
+        changed: Callable[[], None],
+        in_use: Callable[[str], bool],
+    ) -> None:
+        self._clock = clock
+        self._ids = ids
+        self._instance = instance
+        self._changed = changed
+        self._in_use = in_use
+        self._items: dict[str, PermissionSet] = {}
+
+    def __getitem__(self, arn: str) -> PermissionSet:
+        return self._items[arn]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        """Forget every permission set."""
+        self._items = {}
+
+    def add(self, ps: PermissionSet) -> None:
+        """Store ``ps`` as it is (restoring saved state)."""
+        self._items[ps.arn] = ps
+
+    def by_name(self, name: str) -> PermissionSet | None:
+        """Return the permission set called ``name``, or None."""
+        return next((p for p in self._items.values() if p.name == name), None)
+
+    def create(
+        self, name: Any, description: Any = None, session_duration: Any = None, relay_state: Any = None
+    ) -> PermissionSet:
+        """Create a permission set; SessionDuration defaults to PT1H [UG23-howto] and must be PT1H–PT12H."""
+        if not isinstance(name, str) or not _PS_NAME.fullmatch(name):
+            raise validation(f"Name {name!r} must be 1-32 characters of [\\w+=,.@-]")
+        if description is not None:
+            _check_description(description)
+        if relay_state is not None:
+            _check_relay_state(relay_state)
+        if self.by_name(name) is not None:
+            raise conflict(f"Permission set with name {name} already exists")
+        iso = "PT1H" if session_duration is None else session_duration
+        seconds = parse_session_duration(iso)
+        arn = f"arn:aws:sso:::permissionSet/{self._instance.instance_id}/ps-{self._ids.hex(16)}"
+        ps = PermissionSet(arn, name, description, str(iso), seconds, relay_state, self._clock.time())
+        self._items[arn] = ps
+        self._changed()
+        return ps
+
+    def get_checked(self, arn: Any) -> PermissionSet:
+        """Return the permission set ``arn`` or raise ``ResourceNotFoundException``."""
+        if not isinstance(arn, str) or not arn:
+            raise validation("PermissionSetArn is required")
+        ps = self._items.get(arn)
+        if ps is None:
+            raise not_found(f"Could not find PermissionSet with PermissionSetArn {arn}")
+        return ps
+
+    def update(self, arn: Any, description: Any = None, session_duration: Any = None, relay_state: Any = None) -> None:
+        """Update a permission set; a new SessionDuration applies to role sessions launched afterwards."""
+        ps = self.get_checked(arn)
+        seconds = parse_session_duration(session_duration) if session_duration is not None else None
+        if description is not None:
+            _check_description(description)
+            ps.description = description
+        if relay_state is not None:
+            _check_relay_state(relay_state)
+            ps.relay_state = relay_state
+        if seconds is not None:
+            ps.session_duration, ps.session_seconds = str(session_duration), seconds
+        self._changed()
+
+    def delete(self, arn: Any) -> None:
+        """Delete a permission set; refused with ConflictException while account assignments use it."""
+        ps = self.get_checked(arn)
+        if self._in_use(ps.arn):
+            raise conflict(f"Permission set {ps.arn} is assigned to accounts; delete the account assignments first")
+        del self._items[ps.arn]
+        self._changed()
+
+    def to_state(self) -> list[dict[str, Any]]:
+        """Return every permission set, JSON-ready (see :meth:`load_state`)."""
+        return [{**asdict(ps), "provisioned_accounts": sorted(ps.provisioned_accounts)} for ps in self._items.values()]
+
+    def load_state(self, rows: list[dict[str, Any]]) -> None:
+        """Add the permission sets of a :meth:`to_state` value."""
+        for raw in rows:
+            self.add(PermissionSet(**{**raw, "provisioned_accounts": set(raw["provisioned_accounts"])}))
