@@ -19,13 +19,11 @@ SCIM routes are mounted. A plug-in may:
   writes (``base_url`` is ``http://host:port`` of this app, known only once the server is listening);
 - ``ctx.journal`` — when not None, a write-through journal (SQLite with ``--state``) it may store its own kinds in.
 
-When ``plugins`` is None, :func:`default_plugins` is used: it imports ``scim_server.aws`` and uses its ``install``
-function if the package defines one (so D only has to define ``scim_server/aws/__init__.py: install``).
+When ``plugins`` is None, :func:`default_plugins` is used: the AWS access plane, ``scim_server.aws.install``.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from fastapi import FastAPI
 
 from fakekit.control import SandboxControl
 from scim_server import sandbox, scim
+from scim_server.aws import install
 from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
 from scim_server.store import Journal, Store
 from scim_server.tokens import TokenManager, new_tenant_id
@@ -110,15 +109,8 @@ Plugin = Callable[[FastAPI, IdcContext], None]
 
 
 def default_plugins() -> list[Plugin]:
-    """Return ``[scim_server.aws.install]`` when that package defines ``install``, else ``[]``."""
-    try:
-        module = importlib.import_module("scim_server.aws")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("scim_server.aws",):
-            return []
-        raise
-    install = getattr(module, "install", None)
-    return [install] if callable(install) else []
+    """Return the plug-ins ``create_app`` installs by default: ``[scim_server.aws.install]`` (the AWS access plane)."""
+    return [install]
 
 
 def create_app(
