@@ -1,55 +1,24 @@
 """The ``identitystore`` JSON 1.1 API (``AWSIdentityStore.*``) over the same store the SCIM endpoint serves.
 
-Shapes and error members follow botocore's identitystore model [BC-ids]: users and groups map from the SCIM body
-(``userName`` → ``UserName``, ``name.givenName`` → ``Name.GivenName``, ``active`` → ``UserStatus``
-ENABLED/DISABLED, ``externalId`` → ``ExternalIds[{Issuer, Id}]``), memberships get a stable ``MembershipId`` in
-the ``<10 hex>-<uuid>`` id form derived from (group, user). Writes (CreateGroupMembership, DeleteGroupMembership)
-go through :class:`scim_server.store.Store`, so the SCIM endpoint and the access plane see them at once.
-The issuer reported for SCIM ``externalId`` values is UNCONFIRMED (:data:`SCIM_ISSUER`).
-"""
+Shapes and error members follow botocore's identitystore model [BC-ids]; the SCIM → identitystore mapping of users,
+groups and memberships is :mod:`scim_server.aws.identitystore_shapes`. Writes (CreateGroupMembership,
+DeleteGroupMembership) go through :class:`scim_server.store.Store`, so the SCIM endpoint and the access plane see
+them at once."""
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from scim_server.store import NotFound, Store
 
 from .errors import conflict, not_found, validation
+from .identitystore_shapes import SCIM_ISSUER, group_json, membership_id, membership_json, user_json
 from .pagination import paginate
 
-__all__ = ["SCIM_ISSUER", "IdentityStoreApi"]
-
-SCIM_ISSUER = "SCIM"
-"""``ExternalIds[].Issuer`` reported for a SCIM ``externalId`` (UNCONFIRMED; AWS does not document it)."""
-
-_USER_PATHS = {"username": "UserName", "emails.value": "Emails.Value"}
+__all__ = ["IdentityStoreApi"]
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def membership_id(group_id: str, user_id: str) -> str:
-    """Return the stable MembershipId of (group, user) in the ``<10 hex>-<uuid>`` form [BC-ids]."""
-    digest = hashlib.sha256(f"{group_id}|{user_id}".encode()).digest()
-    return f"{digest[:5].hex()}-{uuid.UUID(bytes=digest[5:21], version=4)}"
-
-
-def _ts(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-def _single(items: Any, keys: dict[str, str]) -> list[dict[str, Any]]:
-    out = []
-    if isinstance(items, list):
-        for item in items:
-            if isinstance(item, dict):
-                out.append({aws: item[scim] for scim, aws in keys.items() if item.get(scim) is not None})
-    return out
 
 
 class IdentityStoreApi:
@@ -100,73 +69,6 @@ class IdentityStoreApi:
         user_id: str = member["UserId"]
         return user_id
 
-    def _user_json(self, sid: str, body: dict[str, Any]) -> dict[str, Any]:
-        name = body.get("name") if isinstance(body.get("name"), dict) else {}
-        assert isinstance(name, dict)
-        name_keys = ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
-        out: dict[str, Any] = {
-            "IdentityStoreId": sid,
-            "UserId": body["id"],
-            "UserName": body.get("userName"),
-            "UserStatus": "ENABLED" if body.get("active", True) else "DISABLED",
-        }
-        aws_name = {k[0].upper() + k[1:]: name[k] for k in name_keys if name.get(k) is not None}
-        if aws_name:
-            out["Name"] = aws_name
-        if body.get("externalId") is not None:
-            out["ExternalIds"] = [{"Issuer": SCIM_ISSUER, "Id": str(body["externalId"])}]
-        for scim, aws in (
-            ("displayName", "DisplayName"),
-            ("nickName", "NickName"),
-            ("profileUrl", "ProfileUrl"),
-            ("userType", "UserType"),
-            ("title", "Title"),
-            ("preferredLanguage", "PreferredLanguage"),
-            ("locale", "Locale"),
-            ("timezone", "Timezone"),
-        ):
-            if body.get(scim) is not None:
-                out[aws] = body[scim]
-        basic = {"value": "Value", "type": "Type", "primary": "Primary"}
-        for scim, aws in (("emails", "Emails"), ("phoneNumbers", "PhoneNumbers"), ("roles", "Roles")):
-            items = _single(body.get(scim), basic)
-            if items:
-                out[aws] = items
-        addresses = _single(
-            body.get("addresses"),
-            {
-                "streetAddress": "StreetAddress",
-                "locality": "Locality",
-                "region": "Region",
-                "postalCode": "PostalCode",
-                "country": "Country",
-                "formatted": "Formatted",
-                "type": "Type",
-                "primary": "Primary",
-            },
-        )
-        if addresses:
-            out["Addresses"] = addresses
-        meta = body.get("meta") or {}
-        for key, aws in (("created", "CreatedAt"), ("lastModified", "UpdatedAt")):
-            stamp = _ts(meta.get(key))
-            if stamp is not None:
-                out[aws] = stamp
-        return out
-
-    def _group_json(self, sid: str, body: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"IdentityStoreId": sid, "GroupId": body["id"], "DisplayName": body.get("displayName")}
-        if body.get("externalId") is not None:
-            out["ExternalIds"] = [{"Issuer": SCIM_ISSUER, "Id": str(body["externalId"])}]
-        if body.get("description") is not None:
-            out["Description"] = body["description"]
-        meta = body.get("meta") or {}
-        for key, aws in (("created", "CreatedAt"), ("lastModified", "UpdatedAt")):
-            stamp = _ts(meta.get(key))
-            if stamp is not None:
-                out[aws] = stamp
-        return out
-
     def _user(self, user_id: str) -> dict[str, Any]:
         try:
             return self.store.get_user(user_id)
@@ -178,14 +80,6 @@ class IdentityStoreApi:
             return self.store.get_group(group_id)
         except NotFound:
             raise not_found(f"GROUP not found: {group_id}", ResourceType="GROUP", ResourceId=group_id) from None
-
-    def _membership_json(self, sid: str, group_id: str, user_id: str) -> dict[str, Any]:
-        return {
-            "IdentityStoreId": sid,
-            "MembershipId": membership_id(group_id, user_id),
-            "GroupId": group_id,
-            "MemberId": {"UserId": user_id},
-        }
 
     def _find_membership(self, mid: str) -> tuple[str, str]:
         with self.store.lock:
@@ -218,7 +112,7 @@ class IdentityStoreApi:
         else:
             ids = self.store.user_ids()
         page, token = paginate(ids, body, max_cap=100)
-        return {"Users": [self._user_json(sid, self._user(u)) for u in page], **token}
+        return {"Users": [user_json(sid, self._user(u)) for u in page], **token}
 
     def list_groups(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListGroups`` (with the deprecated one-entry ``Filters`` on DisplayName) [BC-ids]."""
@@ -230,17 +124,17 @@ class IdentityStoreApi:
         else:
             ids = self.store.group_ids()
         page, token = paginate(ids, body, max_cap=100)
-        return {"Groups": [self._group_json(sid, self._group(g)) for g in page], **token}
+        return {"Groups": [group_json(sid, self._group(g)) for g in page], **token}
 
     def describe_user(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeUser`` [BC-ids]."""
         sid = self._check_store(body)
-        return self._user_json(sid, self._user(self._id(body, "UserId")))
+        return user_json(sid, self._user(self._id(body, "UserId")))
 
     def describe_group(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeGroup`` [BC-ids]."""
         sid = self._check_store(body)
-        return self._group_json(sid, self._group(self._id(body, "GroupId")))
+        return group_json(sid, self._group(self._id(body, "GroupId")))
 
     def _alternate(self, body: dict[str, Any]) -> tuple[str, str, str]:
         alt = body.get("AlternateIdentifier")
@@ -306,7 +200,7 @@ class IdentityStoreApi:
         group_id = self._id(body, "GroupId")
         self._group(group_id)
         page, token = paginate(self.store.member_ids(group_id), body, max_cap=100)
-        return {"GroupMemberships": [self._membership_json(sid, group_id, u) for u in page], **token}
+        return {"GroupMemberships": [membership_json(sid, group_id, u) for u in page], **token}
 
     def list_group_memberships_for_member(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListGroupMembershipsForMember`` of one user [BC-ids]."""
@@ -314,7 +208,7 @@ class IdentityStoreApi:
         user_id = self._member_user(body)
         self._user(user_id)
         page, token = paginate(self.store.group_ids_of(user_id), body, max_cap=100)
-        return {"GroupMemberships": [self._membership_json(sid, g, user_id) for g in page], **token}
+        return {"GroupMemberships": [membership_json(sid, g, user_id) for g in page], **token}
 
     def is_member_in_groups(self, body: dict[str, Any]) -> dict[str, Any]:
         """``IsMemberInGroups`` for 1–100 groups [BC-ids]."""
@@ -357,7 +251,7 @@ class IdentityStoreApi:
         """``DescribeGroupMembership`` [BC-ids]."""
         sid = self._check_store(body)
         group_id, user_id = self._find_membership(self._id(body, "MembershipId"))
-        return self._membership_json(sid, group_id, user_id)
+        return membership_json(sid, group_id, user_id)
 
     def create_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``CreateGroupMembership``; an existing membership is a ConflictException [BC-ids]."""
