@@ -15,8 +15,9 @@ SANDBOX_CODES: dict[int, str] = {400: "BadRequest", 401: "Unauthorized", 404: "N
 """The ``code`` each status gets when the caller names none."""
 
 
-def sandbox_error(status: int, field: str, message: str, code: str | None = None) -> JSONResponse:
-    """Return the sandbox error response for ``status`` naming the bad ``field`` and saying what to change."""
+def sandbox_error(status: int, field: str | None, message: str, code: str | None = None) -> JSONResponse:
+    """Return the sandbox error response for ``status`` naming the bad ``field`` (None: no single field) and saying
+    what to change; ``code`` defaults to the one :data:`SANDBOX_CODES` gives the status."""
     content = {"error": {"code": code or SANDBOX_CODES.get(status, "Error"), "field": field, "message": message}}
     return JSONResponse(status_code=status, content=content)
 

@@ -34,6 +34,8 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fakekit.errors import sandbox_error as fakekit_sandbox_error
+
 from .errors import AwsError, validation
 from .identitystore import IdentityStoreApi
 from .oidc import DeviceAuthority
@@ -119,11 +121,9 @@ def rest_error(err: AwsError, request_id: str) -> JSONResponse:
 
 
 def sandbox_error(err: AwsError) -> JSONResponse:
-    """Return a sandbox-route error ``{"error": {"code", "message", ...}}``."""
-    return JSONResponse(
-        status_code=err.status,
-        content={"error": {"code": err.code, "message": err.message, **err.fields}},
-    )
+    """Return a sandbox-route error in the one sandbox body ``{"error": {"code", "field", "message"}}``."""
+    field = err.fields.get("field")
+    return fakekit_sandbox_error(err.status, field if isinstance(field, str) else None, err.message, code=err.code)
 
 
 def parse_time(value: Any, field: str) -> float:
