@@ -1,0 +1,154 @@
+"""Exporting one object: bring one user or group on the SCIM target in line with a directory snapshot.
+
+The exporter keeps what the job knows of the target (SCIM ids, ``active``, attributes and members it sent) and
+reports each object's outcome to the job, which logs it and handles failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pim_fake.provisioning.escrow import ObjectKey, ScimFailure
+from pim_fake.provisioning.logs import Change
+from pim_fake.provisioning.scim_client import ScimClient, TargetGroup, TargetUser
+from pim_fake.provisioning.source import Snapshot, SourceUser
+
+__all__ = ["Exporter"]
+
+_USER_ATTRS = ("userName", "displayName", "name.givenName", "name.familyName", "mail")
+"""SCIM names of :meth:`SourceUser.attrs`, in its order."""
+
+
+class Exporter:
+    """Creates, updates and disables users and groups on the target; keeps the target cache."""
+
+    def __init__(
+        self,
+        scim: ScimClient,
+        succeeded: Callable[[ObjectKey, Change], None],
+        failed: Callable[[ObjectKey, Change, ScimFailure], None],
+    ) -> None:
+        self.scim = scim
+        self.succeeded = succeeded
+        self.failed = failed
+        self.users: dict[str, TargetUser] = {}
+        self.groups: dict[str, TargetGroup] = {}
+
+    def forget(self) -> None:
+        """Forget the target cache (a restart or a new target): the next cycle matches every object again."""
+        self.users.clear()
+        self.groups.clear()
+
+    # --- users ------------------------------------------------------------------------------------------------
+    def process_user(
+        self, uid: str, snap: Snapshot, cycle_id: str, *, allow_disable: bool, legacy: bool = False
+    ) -> int:
+        """Create, update or (with ``allow_disable``) disable the user ``uid``; return 1 when SCIM calls were sent
+        and all succeeded, else 0."""
+        src = snap.users.get(uid)
+        known = self.users.get(uid)
+        if src is None and (known is None or not known.active or not allow_disable):
+            return 0
+        display = src.display if src else uid
+        change = Change("User", uid, display, cycle_id)
+        try:
+            if src is None:
+                assert known is not None
+                change.action = "disable"
+                change.target_id = known.scim_id
+                self.scim.patch_user(change, known.scim_id, [("active", False)], legacy)
+                known.active = False
+            else:
+                self._ensure_user(change, src, legacy)
+        except ScimFailure as f:
+            self.failed(("user", uid), change, f)
+            return 0
+        if not change.steps:
+            return 0
+        self.succeeded(("user", uid), change)
+        return 1
+
+    def _ensure_user(self, change: Change, src: SourceUser, legacy: bool) -> None:
+        """Match or create the user, then PATCH ``active`` and changed attributes."""
+        known = self.users.get(src.id)
+        if known is None:
+            change.action = "create"
+            found = self.scim.match_user(change, src.upn)
+            if found:
+                res = found[0]
+                known = TargetUser(str(res["id"]), bool(res.get("active", True)), src.attrs())
+                self.users[src.id] = known
+                change.action = "update"
+            else:
+                self.users[src.id] = TargetUser(self.scim.create_user(change, src), True, src.attrs())
+                change.target_id = self.users[src.id].scim_id
+                return
+        change.target_id = known.scim_id
+        updates = _user_updates(known, src)
+        if updates:
+            change.action = "update" if change.action != "create" else change.action
+            self.scim.patch_user(change, known.scim_id, updates, legacy)
+            known.active = True
+            known.attrs = src.attrs()
+
+    # --- groups -----------------------------------------------------------------------------------------------
+    def process_group(
+        self, gid: str, snap: Snapshot, cycle_id: str, *, only_add: str | None, legacy: bool = False
+    ) -> int:
+        """Create the group ``gid`` if needed and PATCH its members (with ``only_add``: add that user only); return
+        1 when SCIM calls were sent and all succeeded, else 0."""
+        src = snap.groups.get(gid)
+        known = self.groups.get(gid)
+        if src is None and known is None:
+            return 0
+        change = Change("Group", gid, src[0] if src else gid, cycle_id)
+        try:
+            if src is not None and known is None:
+                known = self._ensure_group(change, gid, src[0])
+            assert known is not None
+            change.target_id = known.scim_id
+            desired = {m for m in (src[1] if src else ()) if m in self.users}
+            adds = sorted(desired - known.members)
+            removes = sorted(known.members - desired)
+            if only_add is not None:
+                adds = [m for m in adds if m == only_add]
+                removes = []
+            if adds or removes:
+                change.action = "update" if change.action == "other" else change.action
+            self.scim.patch_members(change, known, self.users, adds, removes, legacy)
+        except ScimFailure as f:
+            self.failed(("group", gid), change, f)
+            return 0
+        if not change.steps:
+            return 0
+        self.succeeded(("group", gid), change)
+        return 1
+
+    def _ensure_group(self, change: Change, gid: str, name: str) -> TargetGroup:
+        """Match or create (empty) the group and return it, now in the target cache."""
+        change.action = "create"
+        found = self.scim.match_group(change, name)
+        if found:
+            group = TargetGroup(str(found[0]["id"]))
+            change.action = "update"
+        else:
+            group = TargetGroup(self.scim.create_group(change, gid, name))
+        self.groups[gid] = group
+        return group
+
+
+def _user_updates(known: TargetUser, src: SourceUser) -> list[tuple[str, Any]]:
+    """Return the ``(path, value)`` replacements that bring the target's user in line with ``src``."""
+    updates: list[tuple[str, Any]] = []
+    if not known.active:
+        updates.append(("active", True))
+    if known.attrs != src.attrs():
+        old = dict(zip(_USER_ATTRS, known.attrs, strict=True))
+        new = dict(zip(_USER_ATTRS, src.attrs(), strict=True))
+        for key in ("userName", "displayName", "name.givenName", "name.familyName"):
+            if old[key] != new[key] and new[key] is not None:
+                updates.append((key, new[key]))
+        if old["mail"] != new["mail"] and new["mail"]:
+            updates.append(('emails[type eq "work"].value', new["mail"]))
+    return updates
