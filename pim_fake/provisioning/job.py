@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 
+from fakekit.ids import seeded_uuid
 from pim_fake.directory import Directory, ServicePrincipal, iso
 from pim_fake.provisioning.escrow import (
     CallCounts,
@@ -122,7 +122,7 @@ class ProvisioningJob:
         self._fp_lock = threading.Lock()
 
     def _new_id(self) -> str:
-        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+        return seeded_uuid(self._ids)
 
     # --- what the job holds -----------------------------------------------------------------------------
     @property
