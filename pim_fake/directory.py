@@ -1,6 +1,7 @@
 """The fake Entra directory: users, security groups, the enterprise application and callers' tokens.
 
-Pure state and validation (moto's backend split): routes in :mod:`pim_fake.app` turn HTTP into calls here.
+Pure state and validation (moto's backend split): routes in :mod:`pim_fake.routes` turn HTTP into calls here,
+through :class:`pim_fake.directory_service.DirectoryService` (which takes the tenant's lock).
 Shapes follow Graph v1.0 (``user``, ``group``, ``servicePrincipal``, ``appRoleAssignment``). Membership changes
 are reported to listeners so the provisioning engine learns of PIM activations (fast path [E-PIMG]).
 """

@@ -14,8 +14,11 @@ import httpx2
 
 from pim_fake.audit import AuditLog
 from pim_fake.directory import Directory, ServicePrincipal, User
-from pim_fake.errors import GraphError
-from pim_fake.pim import ELIGIBILITY, Pim
+from pim_fake.directory_service import DirectoryService
+from pim_fake.errors import GraphError, bad_request
+from pim_fake.locking import synchronized
+from pim_fake.pim import Pim
+from pim_fake.pim_terms import ELIGIBILITY
 from pim_fake.provisioning import EngineOptions, ProvisioningJob, ScimTarget
 from pim_fake.world import WorldError
 from sim.clock import Clock
@@ -39,6 +42,7 @@ class Tenant:
         self.directory = Directory(self.rng, self.clock.now)
         self.audit = AuditLog(self.directory.new_id, self.clock.now)
         self.pim = Pim(self.directory, self.clock, self.settings, self.audit, self._on_activation, self.lock)
+        self.directory_service = DirectoryService(self.directory, self.lock)
         self.jobs: dict[str, ProvisioningJob] = {}
 
     def _on_activation(self, group_id: str, user_id: str, at: float) -> None:
@@ -102,6 +106,55 @@ class Tenant:
         if job is None or (job_id is not None and job_id != job.id):
             raise GraphError(404, "Request_ResourceNotFound", f"Synchronization job {job_id or ''} was not found.")
         return job
+
+    def jobs_json(self, sp_id: str) -> list[dict[str, Any]]:
+        """Return the synchronization jobs of the enterprise application ``sp_id`` (404 if there is none)."""
+        jobs = [self.jobs[sp_id].to_json()] if sp_id in self.jobs else []
+        self.directory.service_principal(sp_id)
+        return jobs
+
+    def retarget(self, sp_id: str | None, target: ScimTarget) -> dict[str, Any]:
+        """Point the job of ``sp_id`` (default: the Identity Center app) at ``target``, attaching a job if there is
+        none; return the job. Runs without the tenant lock: a running cycle holds the job's lock and may need ours."""
+        sp = self.directory.service_principal(sp_id) if sp_id is not None else self.identity_center_app()
+        if sp is None:
+            raise bad_request("There is no enterprise application to provision from; add one to the world.")
+        if sp.id in self.jobs:
+            self.jobs[sp.id].retarget(target)
+        else:
+            self.add_job(sp.id, target)
+        return self.jobs[sp.id].to_json()
+
+    def provisioning_logs(self) -> list[dict[str, Any]]:
+        """Return every job's provisioning log entries, newest first [G-POS]."""
+        entries = [e for job in self.jobs.values() for e in job.logs]
+        entries.sort(key=lambda e: e["activityDateTime"] or "", reverse=True)
+        return entries
+
+    @synchronized
+    def directory_audits(self) -> list[dict[str, Any]]:
+        """Return the audit log, newest first [E-AUDREF]."""
+        return list(reversed(self.audit.entries))
+
+    @synchronized
+    def snapshot(self) -> dict[str, Any]:
+        """Return the sandbox view of the tenant: user count, group members, each job's state and target cache."""
+        return {
+            "users": len(self.directory.users),
+            "groups": {g.displayName: list(g.members) for g in self.directory.groups.values()},
+            "provisioning": {
+                sp_id: {
+                    "job": job.to_json(),
+                    "origin": job.origin,
+                    "cyclesRun": job.cycles_run,
+                    "fastPath": [r.to_json() for r in job.fast_path],
+                    "target": job.target.url,
+                    "users": {k: {"scimId": v.scim_id, "active": v.active} for k, v in job.users.items()},
+                    "groups": {k: {"scimId": v.scim_id, "members": sorted(v.members)} for k, v in job.groups.items()},
+                }
+                for sp_id, job in self.jobs.items()
+            },
+        }
 
     # --- world -------------------------------------------------------------------------------------------------
     def seed_world(self, world: dict[str, Any]) -> dict[str, str]:

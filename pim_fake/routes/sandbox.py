@@ -1,0 +1,66 @@
+"""The fake Entra's own ``/_sandbox`` routes (beside the shared clock/reset/state ones):
+
+- ``POST /_sandbox/tokens`` ``{"identity": "rich", "mfa": true, "acrs": ["c1"]}`` → a bearer token for a seeded
+  identity (``mfa``/``acrs`` are the token's claims for the MFA and authentication-context rules);
+- ``GET /_sandbox/tokens`` → identity name → default token (``graph_tokens``);
+- ``GET /_sandbox/provisioning`` → each job's status, fast-path decisions and target cache;
+- ``POST /_sandbox/provisioning/target`` → point a provisioning job at any SCIM server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from pim_fake.errors import bad_request
+from pim_fake.provisioning import ScimTarget
+from pim_fake.routes.deps import JsonBody, TenantDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+
+
+@router.get("/tokens")
+def list_tokens(request: Request) -> dict[str, Any]:
+    """Return identity name → default bearer token of the seeded world."""
+    return {"graph_tokens": request.app.state.graph_tokens}
+
+
+@router.post("/tokens")
+def mint(body: JsonBody, tenant: TenantDep) -> Any:
+    """Mint a bearer token for a seeded identity with the given claims."""
+    if not isinstance(body, dict) or not isinstance(body.get("identity"), str):
+        raise bad_request('Give {"identity": "<name>", "mfa": false, "acrs": []} naming a seeded identity.')
+    acrs = body.get("acrs") or []
+    if not isinstance(acrs, list) or not all(isinstance(a, str) for a in acrs):
+        raise bad_request("acrs must be a list of authentication context claim values such as ['c1'].")
+    token, caller = tenant.directory_service.mint_token(body["identity"], bool(body.get("mfa", False)), tuple(acrs))
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "identity": caller.name,
+        "kind": caller.kind,
+        "id": caller.id,
+    }
+
+
+@router.get("/provisioning")
+def provisioning(tenant: TenantDep) -> Any:
+    """Return each provisioning job's state (as in ``/_sandbox/state``)."""
+    return tenant.snapshot()["provisioning"]
+
+
+@router.post("/provisioning/target")
+def retarget(body: JsonBody, tenant: TenantDep) -> Any:
+    """Point a provisioning job at any SCIM server: ``{"scim_url", "scim_token", "service_principal_id"?}``."""
+    if not isinstance(body, dict):
+        raise bad_request('Give {"scim_url": "https://.../scim/v2/", "scim_token": "..."}.')
+    url, token = body.get("scim_url"), body.get("scim_token")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise bad_request(f"scim_url {url!r} must be an http(s) URL such as http://127.0.0.1:8080/scim/v2/")
+    if not isinstance(token, str):
+        raise bad_request("scim_token must be a string (the SCIM bearer token).")
+    sp_id = body.get("service_principal_id")
+    return tenant.retarget(sp_id if isinstance(sp_id, str) else None, ScimTarget(url, token))
