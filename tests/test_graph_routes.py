@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from test_pim_support import make_sandbox
+from pim_support import make_sandbox
 
 from pim_fake.app import create_app
 from sim.clock import ManualClock
