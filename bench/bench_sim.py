@@ -71,10 +71,7 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
     At one instant, cycles and Identity Center changes run before users act (membership is half-open).
     Sign-ins and launches are decided when they happen, with what is known then (:func:`sim.rules.launch_allowed`).
     """
-    rng = np.random.default_rng(seed)
-    smp = population.sample(
-        rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
-    )
+    smp = population.draw(s, seed)
     n = smp.n
     env = simpy.Environment()
     throttles = [rules.FastPathThrottle.from_settings(s) for _ in range(population.apps)]

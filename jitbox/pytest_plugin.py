@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from sim.clock import ManualClock
-from sim.engine import RunResult, simulate
+from sim.engine import simulate
 from sim.population import Population
+from sim.results import RunResult
 from sim.scenario import load_scenario, run_scenario
 from sim.settings import Settings
 

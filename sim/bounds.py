@@ -12,17 +12,30 @@ simulator share one implementation of each hop:
 
 For the seed (PIM 1 h, portal 8 h, permission set 1 h, ``signin_snapshot``) this gives 1 h + 40 min 10 s + 8 h + 1 h
 = 10 h 40 min 10 s; without the deprovisioning wait it is the seed post's 10-hour window [AWS-BLOG].
+
+:func:`window_hops` and :func:`access_hops` break the worst case into its hops (the account ``jitbox check`` and
+the figures give); :func:`time_to_access` is the worst case from request to access on one provisioning path.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 from sim import rules
 from sim.durations import format_duration
-from sim.settings import APPROVAL_TIMEOUT, EntitlementMode, Settings
+from sim.settings import EntitlementMode, Settings
 
-__all__ = ["Bound", "worst_case"]
+__all__ = ["AccessPath", "Bound", "Hop", "access_hops", "time_to_access", "window_hops", "worst_case"]
+
+
+class AccessPath(StrEnum):
+    """Which provisioning path a worst-case time to access is measured on."""
+
+    FAST = "fast"
+    """The first 5 activations per 10 s per app: Entra membership + fast path (2–10 min) [E-AWS][E-PIMG]."""
+    THROTTLED = "throttled"
+    """The 6th and later activations in 10 s: Entra membership + next regular ~40-min cycle [E-AWS]."""
 
 
 @dataclass(frozen=True)
@@ -45,18 +58,25 @@ class Bound:
         """Return the bound as a JSON-ready mapping of seconds."""
         return asdict(self)
 
+    def worst_time_to_access(self) -> float:
+        """Return the longest time to access on either path, including the approval wait when approval is required."""
+        if self.time_to_access_with_approval is not None:
+            return self.time_to_access_with_approval
+        return max(self.time_to_access_fast, self.time_to_access_throttled)
+
     def explain(self, s: Settings) -> str:
         """Return a one-line account of which hop contributes what to the effective window."""
         f = format_duration
         mode = s.entitlement_mode
-        after = self.latest_launch - self.idc_removal
+        _activation, _deprovisioning, portal_hop, role_hop = window_hops(s, self)
+        after = portal_hop.duration
         if mode is EntitlementMode.SIGNIN_SNAPSHOT:
             portal = f"+ {f(after)} portal session (sign-in snapshot)"
         elif mode is EntitlementMode.CACHED_1H:
             portal = f"+ {f(after)} entitlement cache (cached_1h)"
         else:
             portal = "+ 0 after removal (launch_check)"
-        role = self.effective_end - self.latest_launch
+        role = role_hop.duration
         return (
             f"worst case {f(self.effective_end)} = {f(self.intended_window)} activation "
             f"+ {f(self.deprovision_wait)} deprovisioning (Entra removal + next 40-min cycle) "
@@ -73,8 +93,8 @@ def worst_case(s: Settings) -> Bound:
     launch = rules.latest_launch(membership, intended_end, s)
     end = rules.worst_effective_end(membership, intended_end, s)
     assert launch is not None and end is not None  # the membership interval is non-empty by construction
-    fast = s.membership_latency_max + s.fast_path_latency_max
-    throttled = s.membership_latency_max + s.cycle_interval + s.cycle_processing
+    fast = rules.propagation_wait_max(s, fast=True)
+    throttled = rules.propagation_wait_max(s)
     return Bound(
         intended_window=s.activation_max,
         deprovision_wait=removal - intended_end,
@@ -84,6 +104,66 @@ def worst_case(s: Settings) -> Bound:
         overhang=end - intended_end,
         time_to_access_fast=fast,
         time_to_access_throttled=throttled,
-        time_to_access_with_approval=(APPROVAL_TIMEOUT + max(fast, throttled)) if s.approval_required else None,
+        time_to_access_with_approval=(rules.approval_wait_max(s) + max(fast, throttled))
+        if s.approval_required
+        else None,
         seed_window=s.activation_max + s.portal_session + s.permission_set_session,
     )
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One hop of the worst-case path: its own length and the running total at its end (seconds)."""
+
+    name: str
+    duration: float
+    end: float
+    source: str
+
+
+def window_hops(s: Settings, b: Bound | None = None) -> tuple[Hop, ...]:
+    """Return the hops of the worst-case window, in order, with running totals from activation start."""
+    b = b or worst_case(s)
+    mode = s.entitlement_mode
+    if mode is EntitlementMode.SIGNIN_SNAPSHOT:
+        portal_name, portal_src = "portal session after removal (signin_snapshot)", "[AWS-BLOG][UG-uis]"
+    elif mode is EntitlementMode.CACHED_1H:
+        portal_name, portal_src = "entitlement cache after removal (cached_1h)", "[UG23-auth]"
+    else:
+        portal_name, portal_src = "launch after removal (launch_check)", "[UG-revoke]"
+    if s.end_portal_sessions:
+        portal_src += "[UG-endsess]"
+    deprov_src = "[UG-revoke]" if s.remove_idc_membership else "[E-ACT][E-AWS]"
+    role_src = "[UG23-howto][IAM-revoke]" if s.deny_tokens_before_expiry else "[UG23-howto]"
+    return (
+        Hop("PIM activation (activation_max)", b.intended_window, b.intended_window, "[AWS-BLOG][E-SET]"),
+        Hop("deprovisioning (Entra removal + next cycle)", b.deprovision_wait, b.idc_removal, deprov_src),
+        Hop(portal_name, b.latest_launch - b.idc_removal, b.latest_launch, portal_src),
+        Hop("role session (permission_set_session)", b.effective_end - b.latest_launch, b.effective_end, role_src),
+    )
+
+
+def access_hops(s: Settings, path: AccessPath) -> tuple[Hop, ...]:
+    """Return the hops of the worst-case time to access on ``path``, with running totals from the request.
+
+    The last hop ends at :func:`time_to_access`.
+    """
+    hops: list[Hop] = []
+    approval = rules.approval_wait_max(s)
+    if s.approval_required:
+        hops.append(Hop("approval (approvers have up to 24 h)", approval, approval, "[E-APPRV]"))
+    entra = approval + s.membership_latency_max
+    hops.append(Hop("Entra group membership (membership_latency_max)", s.membership_latency_max, entra, "[E-ACT]"))
+    total = time_to_access(s, path)
+    if path is AccessPath.FAST:
+        hops.append(Hop("fast-path provisioning (fast_path_latency_max)", s.fast_path_latency_max, total, "[E-AWS]"))
+    else:
+        wait = rules.cycle_wait_max(s)
+        hops.append(Hop("next regular cycle (cycle_interval + processing)", wait, total, "[E-AWS][E-KNOWN]"))
+    return tuple(hops)
+
+
+def time_to_access(s: Settings, path: AccessPath) -> float:
+    """Return the worst-case time from request to access in AWS on ``path`` (seconds):
+    :func:`sim.rules.time_to_access_max`."""
+    return rules.time_to_access_max(s, path is AccessPath.FAST)

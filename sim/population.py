@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.settings import Seconds
+from sim.settings import Seconds, Settings
 
 __all__ = [
     "Arrivals",
@@ -295,6 +295,15 @@ class Population(BaseModel):
             signin_delay=signin_delay,
             launch_delay=launch_delay,
             deactivate_after=deactivate_after,
+        )
+
+    def draw(self, settings: Settings, seed: int) -> Samples:
+        """Return the draws of one run under ``settings``: :meth:`sample` from ``numpy.random.default_rng(seed)``
+        with the settings' activation maximum, Entra latency [E-ACT] and fast-path latency range [E-AWS]."""
+        s = settings
+        rng = np.random.default_rng(seed)
+        return self.sample(
+            rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
         )
 
     @classmethod

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.durations import format_duration
-from sim.engine import OUTCOMES, RunResult
+from sim.results import OUTCOMES, RunResult
 
 __all__ = [
     "example_activation",

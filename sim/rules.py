@@ -31,6 +31,8 @@ __all__ = [
     "FastPathThrottle",
     "Interval",
     "approval_expired",
+    "approval_wait_max",
+    "cycle_wait_max",
     "deprovision_wait_max",
     "disabled_user_may_launch",
     "idc_add_time",
@@ -42,8 +44,10 @@ __all__ = [
     "launch_allowed",
     "next_cycle_after",
     "portal_session_end",
+    "propagation_wait_max",
     "role_session_allowed",
     "role_session_end",
+    "time_to_access_max",
     "worst_effective_end",
 ]
 
@@ -154,15 +158,46 @@ def idc_membership(
     return Interval(start, end) if end > start else None
 
 
+def cycle_wait_max(s: Settings) -> float:
+    """Return the longest wait for a regular cycle to carry a change: a whole ``cycle_interval`` (the change just
+    missed a cycle) plus ``cycle_processing`` [E-AWS]."""
+    return s.cycle_interval + s.cycle_processing
+
+
+def propagation_wait_max(s: Settings, fast: bool = False) -> float:
+    """Return the longest time from a PIM change (activation start or end) to the matching Identity Center change.
+
+    PIM applies the Entra membership change within ``membership_latency_max`` [E-ACT]; an add on the fast path
+    then reaches AWS within ``fast_path_latency_max`` [E-AWS][E-PIMG]; anything else (every removal, throttled adds)
+    waits up to :func:`cycle_wait_max` [E-AWS].
+    """
+    if fast:
+        return s.membership_latency_max + s.fast_path_latency_max
+    return s.membership_latency_max + cycle_wait_max(s)
+
+
 def deprovision_wait_max(s: Settings) -> float:
     """Return the longest wait from intended end to Identity Center removal.
 
-    Entra removal within ``membership_latency_max`` [E-ACT], then up to one full cycle [E-AWS], then
-    ``cycle_processing``; zero with the ``remove_idc_membership`` countermeasure [UG-revoke].
+    :func:`propagation_wait_max` on the regular cycle (removals are not accelerated [E-AWS]); zero with the
+    ``remove_idc_membership`` countermeasure [UG-revoke].
     """
     if s.remove_idc_membership:
         return 0.0
-    return s.membership_latency_max + s.cycle_interval + s.cycle_processing
+    return propagation_wait_max(s)
+
+
+def approval_wait_max(s: Settings) -> float:
+    """Return the longest an activation waits for its approval: 24 h when ``approval_required`` [E-APPRV], else 0."""
+    return APPROVAL_TIMEOUT if s.approval_required else 0.0
+
+
+def time_to_access_max(s: Settings, fast: bool) -> float:
+    """Return the worst-case time from request to access in AWS on the fast (``fast``) or throttled path.
+
+    :func:`approval_wait_max` + :func:`propagation_wait_max` [E-APPRV][E-ACT][E-AWS].
+    """
+    return approval_wait_max(s) + propagation_wait_max(s, fast)
 
 
 def approval_expired(approver_delay: float) -> bool:

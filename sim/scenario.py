@@ -31,8 +31,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.engine import RunResult, simulate
+from sim.engine import simulate
 from sim.population import Population
+from sim.results import RunResult
 from sim.settings import Settings, SettingsError, load_settings, read_toml_file
 
 __all__ = [

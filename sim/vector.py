@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import COLUMNS, RunResult, simulate
+from sim.engine import simulate
 from sim.population import Population, Samples
+from sim.results import RunResult, finish_columns
 from sim.settings import (
     APPROVAL_TIMEOUT,
     ENTITLEMENT_CACHE,
@@ -99,7 +100,7 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
 
 
 def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[str, np.ndarray]:
-    """Return the per-activation columns of :data:`sim.engine.COLUMNS` computed from ``smp`` with array rules.
+    """Return the per-activation columns of :data:`sim.results.COLUMNS` computed from ``smp`` with array rules.
 
     Raises :class:`NeedsEngine` when a sliding-window fast-path burst makes the closed form inapplicable.
     """
@@ -198,10 +199,7 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
         "latest_launch": latest,
         "worst_effective_end": worst_end,
     }
-    cols["time_to_access"] = cols["idc_start"] - cols["request"]
-    cols["overhang"] = cols["worst_effective_end"] - cols["intended_end"]
-    cols["overhang_modelled"] = cols["effective_end"] - cols["intended_end"]
-    return {k: cols[k] for k in COLUMNS}
+    return finish_columns(cols)
 
 
 def _modelled_user(
@@ -260,17 +258,12 @@ def _modelled_user(
 
 
 def simulate_vector(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
-    """Return the :class:`sim.engine.RunResult` of :func:`sim.engine.simulate`, computed with array rules.
+    """Return the :class:`sim.results.RunResult` of :func:`sim.engine.simulate`, computed with array rules.
 
     Same draws, same columns, ``events = 0``. Raises :class:`NeedsEngine` on a sliding-window fast-path burst.
     """
-    s = settings
-    rng = np.random.default_rng(seed)
-    smp = population.sample(
-        rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
-    )
-    cols = vector_columns(s, population, smp)
-    return RunResult(settings=s, population=population, seed=seed, columns=cols, events=0, name=name)
+    cols = vector_columns(settings, population, population.draw(settings, seed))
+    return RunResult(settings=settings, population=population, seed=seed, columns=cols, events=0, name=name)
 
 
 def simulate_auto(settings: Settings, population: Population, seed: int = 0, name: str = "") -> tuple[RunResult, str]:

@@ -12,8 +12,8 @@ from cli_support import REPO_ROOT, code_under_test_env
 from typer.testing import CliRunner
 
 from jitbox.cli import app
-from sim.engine import RunResult
 from sim.population import Population
+from sim.results import RunResult
 from sim.settings import Settings
 
 runner = CliRunner()

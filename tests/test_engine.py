@@ -10,8 +10,10 @@ import pytest
 
 from sim import rules
 from sim.bounds import worst_case
-from sim.engine import COLUMNS, Kernel, RunResult, simulate
+from sim.engine import simulate
+from sim.kernel import Kernel
 from sim.population import Population
+from sim.results import COLUMNS, RunResult
 from sim.settings import APPROVAL_TIMEOUT, MIN_ACTIVE_BEFORE_DEACTIVATE, EntitlementMode, load_settings
 
 MIN = 60.0
