@@ -14,21 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.check import (
-    COUNTERMEASURES,
-    DEFAULT_ACTIVATIONS,
-    DEFAULT_PERMISSION_SETS,
-    DEFAULT_PORTALS,
-    CheckError,
-    Limits,
-    advise,
-    check,
-    load_check_file,
-    parse_access_path,
-    parse_limit,
-)
+from sim.advise import DEFAULT_ACTIVATIONS, DEFAULT_PERMISSION_SETS, DEFAULT_PORTALS, advise
+from sim.check import check
 from sim.durations import DurationError, format_duration, parse_duration
-from sim.settings import EntitlementMode, Settings
+from sim.limits import CheckError, Limits, load_check_file, parse_access_path, parse_limit
+from sim.settings import COUNTERMEASURES, EntitlementMode, Settings
 
 __all__ = ["parse_duration_list", "register"]
 

@@ -59,7 +59,7 @@ def serve(
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
     from jitbox.serve import ServeError, start_sandbox
     from scim_server.app import ScimOptions
-    from sim.check import CheckError, load_check_file
+    from sim.limits import CheckError, load_check_file
     from sim.clock import ClockError, clock_from_spec
 
     if not 0 <= port <= 65535:

@@ -26,7 +26,16 @@ from sim import rules
 from sim.durations import format_duration
 from sim.settings import EntitlementMode, Settings
 
-__all__ = ["AccessPath", "Bound", "Hop", "access_hops", "time_to_access", "window_hops", "worst_case"]
+__all__ = [
+    "AccessPath",
+    "Bound",
+    "Hop",
+    "access_hops",
+    "mode_variants",
+    "time_to_access",
+    "window_hops",
+    "worst_case",
+]
 
 
 class AccessPath(StrEnum):
@@ -109,6 +118,12 @@ def worst_case(s: Settings) -> Bound:
         else None,
         seed_window=s.activation_max + s.portal_session + s.permission_set_session,
     )
+
+
+def mode_variants(s: Settings) -> list[Settings]:
+    """Return ``s`` under each entitlement mode, in :class:`sim.settings.EntitlementMode` order (``s`` itself for
+    its own mode); which mode AWS uses is UNCONFIRMED [AWS-BLOG][UG-revoke][UG23-auth]."""
+    return [s if m is s.entitlement_mode else s.replace(entitlement_mode=m) for m in EntitlementMode]
 
 
 @dataclass(frozen=True)

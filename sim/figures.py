@@ -5,7 +5,7 @@
   square shows the **largest** value over them (stated in the title). Metrics: worst-case and p99 overhang,
   median and p99 time to access (:data:`HEATMAP_METRICS`).
 - :func:`gantt_figure` — the worst-case path of one settings combination through each hop, from
-  :func:`sim.check.access_hops` and :func:`sim.check.window_hops` (so it is the closed-form bound of
+  :func:`sim.bounds.access_hops` and :func:`sim.bounds.window_hops` (so it is the closed-form bound of
   :func:`sim.bounds.worst_case`, hop by hop, with the same source tags).
 - :func:`html_report` — the summary, every figure as an embedded base64 PNG and the results table; no external
   files or links.
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.check import AccessPath, access_hops, window_hops
+from sim.bounds import AccessPath, access_hops, window_hops
 from sim.durations import format_duration
 from sim.settings import APPROVAL_TIMEOUT, HOUR, Settings
 from sim.sweep import SweepError, SweepResult, SweepSpec
@@ -137,8 +137,8 @@ def heatmap_figure(
 def gantt_figure(settings: Settings, access_path: AccessPath = AccessPath.FAST, title: str = "") -> Figure:
     """Return the worst-case timeline of ``settings``: one bar per hop, time in hours from the request.
 
-    Bars (each a labelled bar container): the provisioning hops of :func:`sim.check.access_hops` (time to access),
-    then the window hops of :func:`sim.check.window_hops` — activation, deprovisioning, portal after removal, role
+    Bars (each a labelled bar container): the provisioning hops of :func:`sim.bounds.access_hops` (time to access),
+    then the window hops of :func:`sim.bounds.window_hops` — activation, deprovisioning, portal after removal, role
     session; with ``approval_required`` the window starts after the 24-h approval worst case [E-APPRV]. A dashed
     line marks the intended end.
     """

@@ -1,7 +1,7 @@
 """Human-readable reports of simulator runs: a summary table, one activation's timeline and the windows.
 
 Built with rich; on a terminal it is coloured, otherwise plain text (no escape codes). The JSON form of a run is
-:meth:`sim.engine.RunResult.to_json`; :func:`runs_json` bundles several runs of one scenario.
+:meth:`sim.results.RunResult.to_json`; :func:`runs_json` bundles several runs of one scenario.
 
 "Overhang" in the headline columns is the worst-case user's (signs in and launches at the last instant the
 entitlement mode permits, :func:`sim.rules.latest_launch`), which is what :func:`sim.bounds.worst_case` bounds;

@@ -38,6 +38,7 @@ from sim.durations import DurationError, format_duration, parse_duration
 
 __all__ = [
     "APPROVAL_TIMEOUT",
+    "COUNTERMEASURES",
     "ENTITLEMENT_CACHE",
     "RANGES",
     "EntitlementMode",
@@ -54,6 +55,9 @@ DAY = 86400.0
 
 APPROVAL_TIMEOUT = 24 * HOUR
 """Approvers have 24 hours; not configurable [E-APPRV] (``approvalStageTimeOutInDays: 1`` [G-POLA-LIST])."""
+
+COUNTERMEASURES: tuple[str, ...] = ("end_portal_sessions", "deny_tokens_before_expiry", "remove_idc_membership")
+"""The countermeasure switches of :class:`Settings` [UG-endsess][IAM-revoke][UG-revoke]."""
 
 ENTITLEMENT_CACHE = 1 * HOUR
 """Identity Center sign-in sessions are cached for one hour [UG23-auth] (used by ``cached_1h``)."""

@@ -34,11 +34,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sim.bounds import worst_case
-from sim.check import COUNTERMEASURES
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.engine import simulate
 from sim.population import Population
-from sim.settings import HOUR, EntitlementMode, Settings, SettingsError, load_settings
+from sim.settings import COUNTERMEASURES, HOUR, EntitlementMode, Settings, SettingsError, load_settings
 from sim.vector import simulate_auto, simulate_vector
 
 __all__ = [

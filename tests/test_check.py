@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from jitbox.cli import app
-from sim.bounds import worst_case
-from sim.check import AccessPath, CheckError, Limits, advise, check, load_check_file, time_to_access
+from sim.advise import advise
+from sim.bounds import AccessPath, time_to_access, worst_case
+from sim.check import check
 from sim.durations import parse_duration
+from sim.limits import CheckError, Limits, load_check_file
 from sim.settings import EntitlementMode, Settings, load_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

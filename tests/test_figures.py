@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from sim.bounds import worst_case
-from sim.check import window_hops
+from sim.bounds import window_hops, worst_case
 from sim.figures import (
     HEATMAP_METRICS,
     gantt_figure,
