@@ -18,7 +18,10 @@ import argparse
 import os
 import time
 
-from sim.sweep import LocalExecutor, SweepSpec, make_spec, run_cell, run_sweep
+from sim.executors import LocalExecutor
+from sim.sweep import run_sweep
+from sim.sweep_cell import run_cell
+from sim.sweep_spec import SweepSpec, make_spec
 
 TARGET_SECONDS = 60.0
 

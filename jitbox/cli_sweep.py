@@ -1,6 +1,6 @@
 """``jitbox sweep``: run a grid of settings × arrival patterns with Monte Carlo replications; write CSV, JSON, figures.
 
-Grid axes come from an optional TOML file (the :class:`sim.sweep.SweepSpec` fields) and/or comma-separated flags
+Grid axes come from an optional TOML file (the :class:`sim.sweep_spec.SweepSpec` fields) and/or comma-separated flags
 (flags win). Bad input is reported as one message naming the flag or field, exit code 2.
 """
 
@@ -52,7 +52,9 @@ def sweep_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Sweep settings × arrival patterns; write sweep.csv, sweep.json, heat maps, a Gantt and report.html."""
-    from sim.sweep import SweepError, load_sweep_file, make_executor, make_spec, run_sweep
+    from sim.executors import make_executor
+    from sim.sweep import run_sweep
+    from sim.sweep_spec import SweepError, load_sweep_file, make_spec
 
     overrides: dict[str, Any] = {
         "activation_max": _split(activation),

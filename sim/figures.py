@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 from sim.bounds import AccessPath, access_hops, window_hops
 from sim.durations import format_duration
 from sim.settings import APPROVAL_TIMEOUT, HOUR, Settings
-from sim.sweep import SweepError, SweepResult, SweepSpec
+from sim.sweep import SweepResult
+from sim.sweep_spec import SweepError, SweepSpec
 
 __all__ = [
     "HEATMAP_METRICS",
@@ -92,18 +93,7 @@ def heatmap_figure(
     facets = sorted({r[facet] for r in rows}, key=str)
     fig = Figure(figsize=(4.2 * len(facets) + 1.2, 3.6), layout="constrained")
     axes = fig.subplots(1, len(facets), squeeze=False)[0]
-    others = [
-        a
-        for a in (
-            "activation_max",
-            "portal_session",
-            "permission_set_session",
-            "entitlement_mode",
-            "countermeasures",
-            "arrivals",
-        )
-        if a not in (x, y, facet) and len({r[a] for r in rows}) > 1
-    ]
+    others = [a for a in SweepSpec.AXES if a not in (x, y, facet) and len({r[a] for r in rows}) > 1]
     finite = [r[metric] for r in rows if r[metric] is not None]
     vmax = max(finite) / HOUR if finite else 1.0
     image = None
@@ -209,7 +199,7 @@ def _cell(column: str, value: Any) -> str:
 
 
 def check_heatmap_axes(x: str, y: str, facet: str) -> None:
-    """Raise :class:`sim.sweep.SweepError` unless ``x``, ``y`` and ``facet`` are three different sweep axes."""
+    """Raise :class:`sim.sweep_spec.SweepError` unless ``x``, ``y`` and ``facet`` are three different sweep axes."""
     axes = SweepSpec.AXES
     for flag, axis in (("--heatmap-x", x), ("--heatmap-y", y), ("--heatmap-facet", facet)):
         if axis not in axes:

@@ -14,6 +14,7 @@ import pytest
 from matplotlib.image import imread
 
 from sim.bounds import window_hops, worst_case
+from sim.executors import SerialExecutor
 from sim.figures import (
     HEATMAP_METRICS,
     gantt_figure,
@@ -25,7 +26,8 @@ from sim.figures import (
     write_figures,
 )
 from sim.settings import load_settings
-from sim.sweep import SerialExecutor, SweepError, SweepResult, make_spec, run_sweep
+from sim.sweep import SweepResult, run_sweep
+from sim.sweep_spec import SweepError, make_spec
 
 GRID: dict[str, Any] = {
     "activation_max": ["1h", "4h", "8h"],

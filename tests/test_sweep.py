@@ -14,19 +14,10 @@ from typer.testing import CliRunner
 
 from jitbox.cli import app
 from sim.bounds import worst_case
-from sim.sweep import (
-    METRICS,
-    DaskExecutor,
-    LocalExecutor,
-    SerialExecutor,
-    SweepError,
-    arrival_population,
-    cell_seed,
-    load_sweep_file,
-    make_executor,
-    make_spec,
-    run_sweep,
-)
+from sim.executors import DaskExecutor, LocalExecutor, SerialExecutor, make_executor
+from sim.sweep import run_sweep
+from sim.sweep_cell import METRICS
+from sim.sweep_spec import SweepError, arrival_population, cell_seed, load_sweep_file, make_spec
 
 runner = CliRunner()
 dask_api: Any = distributed  # untyped library
