@@ -104,79 +104,37 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
 
     Raises :class:`NeedsEngine` when a sliding-window fast-path burst makes the closed form inapplicable.
     """
-    n = smp.n
     request = smp.request.astype(F64)
     requested = smp.requested.astype(F64)
-
-    # approval [E-APPRV]: mirrors sim.engine on_request/on_decision and sim.rules.approval_expired
-    if s.approval_required:
-        decision = request + np.minimum(smp.approver_delay, APPROVAL_TIMEOUT)
-        expired = smp.approver_delay >= APPROVAL_TIMEOUT
-        denied = ~expired & smp.denied
-        outcome = np.where(expired, 3, np.where(denied, 2, 1)).astype(np.int8)
-        start = np.where(outcome == 1, decision, NAN)
-    else:
-        decision = np.full(n, NAN)
-        outcome = np.zeros(n, dtype=np.int8)
-        start = request.copy()
+    decision, outcome, start = _approval(s, smp, request)
     active = ~np.isnan(start)
 
     # intended end and self-deactivation (5-min floor, UNCONFIRMED; switch enforce_min_active)
     after = smp.deactivate_after
     wants = active & (after < requested)
-    refused = wants & (after < MIN_ACTIVE_BEFORE_DEACTIVATE) if s.enforce_min_active else np.zeros(n, dtype=bool)
+    refused = wants & (after < MIN_ACTIVE_BEFORE_DEACTIVATE) if s.enforce_min_active else np.zeros(smp.n, dtype=bool)
     self_deactivated = wants & ~refused
     intended_end = np.where(self_deactivated, start + after, start + requested)
     entra_remove = intended_end + smp.remove_latency  # Entra removal within seconds [E-ACT]
     entra_add = start + smp.add_latency  # Entra add within seconds [E-ACT]
 
     fast = fast_path_admissions(entra_add, start, smp.app, s)
-
-    # sim.rules.idc_add_time / idc_remove_time / idc_membership [E-AWS][UG-revoke]
-    with np.errstate(invalid="ignore"):
-        cycle = next_cycle_after_v(entra_add, s.cycle_interval, s.cycle_phase)
-        by_cycle = np.where(cycle < entra_remove, cycle + s.cycle_processing, INF)
-        arrive = entra_add + smp.fast_latency
-        by_fast = np.where(fast & (arrive < entra_remove), arrive, INF)
-        add = np.minimum(by_cycle, by_fast)
-        remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
-        if s.remove_idc_membership:
-            remove = np.minimum(remove, intended_end)
-        member = active & ~np.isinf(add) & (remove > add)
+    member, idc_start, idc_end = _membership(s, smp, active, fast, entra_add, entra_remove, intended_end)
     path = np.where(~active, 0, np.where(~member, 3, np.where(fast, 1, 2))).astype(np.int8)
-    idc_start = np.where(member, add, NAN)
-    idc_end = np.where(member, remove, NAN)
-
-    # sim.rules.latest_launch [AWS-BLOG][UG-revoke][UG23-auth] and worst_effective_end [UG23-howto][IAM-revoke]
-    e = intended_end
-    r = idc_end
-    mode = s.entitlement_mode
-    with np.errstate(invalid="ignore"):
-        if mode is EntitlementMode.LAUNCH_CHECK:
-            latest = r.copy()
-        else:
-            tail = (
-                s.portal_session
-                if mode is EntitlementMode.SIGNIN_SNAPSHOT
-                else min(ENTITLEMENT_CACHE, s.portal_session)
-            )
-            latest = r + tail
-            if s.end_portal_sessions:
-                latest = np.where(r <= e, np.minimum(latest, e), latest)
-        worst_end = latest + s.permission_set_session
-        if s.deny_tokens_before_expiry:
-            worst_end = np.where(latest <= e, np.minimum(worst_end, e), worst_end)
+    latest, worst_end = _worst_case_user(s, idc_end, intended_end)
 
     if population.behaviour != "worst_case":
-        signin, first_launch, launches, effective_end = _modelled_user(s, population, smp, member, idc_start, r, e)
+        signin, first_launch, launches, effective_end = _modelled_user(
+            s, population, smp, member, idc_start, idc_end, intended_end
+        )
     else:  # the worst-case user signs in at removal and launches at the latest instant (sim.rules.latest_launch)
-        signin = np.where(member, r, NAN)
+        signin = np.where(member, idc_end, NAN)
         first_launch = np.where(member, latest, NAN)
         launches = member.astype(np.int64)
         effective_end = np.where(member, worst_end, NAN)
 
     cols: dict[str, np.ndarray] = {
-        "id": np.arange(n, dtype=np.int64),
+        "id": np.arange(smp.n, dtype=np.int64),
         "app": np.asarray(smp.app, dtype=np.int64),
         "request": request,
         "outcome": outcome,
@@ -200,6 +158,70 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
         "worst_effective_end": worst_end,
     }
     return finish_columns(cols)
+
+
+def _approval(s: Settings, smp: Samples, request: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return decision time, outcome code and activation start: mirrors the engine's request and decision events
+    and :func:`sim.rules.approval_expired` [E-APPRV]."""
+    if s.approval_required:
+        decision = request + np.minimum(smp.approver_delay, APPROVAL_TIMEOUT)
+        expired = smp.approver_delay >= APPROVAL_TIMEOUT
+        denied = ~expired & smp.denied
+        outcome = np.where(expired, 3, np.where(denied, 2, 1)).astype(np.int8)
+        start = np.where(outcome == 1, decision, NAN)
+    else:
+        decision = np.full(smp.n, NAN)
+        outcome = np.zeros(smp.n, dtype=np.int8)
+        start = request.copy()
+    return decision, outcome, start
+
+
+def _membership(
+    s: Settings,
+    smp: Samples,
+    active: np.ndarray,
+    fast: np.ndarray,
+    entra_add: np.ndarray,
+    entra_remove: np.ndarray,
+    intended_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return where a membership reached Identity Center, and its start and end (NaN elsewhere): array form of
+    :func:`sim.rules.idc_add_time` / :func:`sim.rules.idc_remove_time` / :func:`sim.rules.idc_membership`
+    [E-AWS][UG-revoke]."""
+    with np.errstate(invalid="ignore"):
+        cycle = next_cycle_after_v(entra_add, s.cycle_interval, s.cycle_phase)
+        by_cycle = np.where(cycle < entra_remove, cycle + s.cycle_processing, INF)
+        arrive = entra_add + smp.fast_latency
+        by_fast = np.where(fast & (arrive < entra_remove), arrive, INF)
+        add = np.minimum(by_cycle, by_fast)
+        remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
+        if s.remove_idc_membership:
+            remove = np.minimum(remove, intended_end)
+        member = active & ~np.isinf(add) & (remove > add)
+    return member, np.where(member, add, NAN), np.where(member, remove, NAN)
+
+
+def _worst_case_user(s: Settings, r: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the latest launch and the worst-case effective end for removal ``r`` and intended end ``e``: array
+    form of :func:`sim.rules.latest_launch` [AWS-BLOG][UG-revoke][UG23-auth] and
+    :func:`sim.rules.worst_effective_end` [UG23-howto][IAM-revoke]."""
+    mode = s.entitlement_mode
+    with np.errstate(invalid="ignore"):
+        if mode is EntitlementMode.LAUNCH_CHECK:
+            latest = r.copy()
+        else:
+            tail = (
+                s.portal_session
+                if mode is EntitlementMode.SIGNIN_SNAPSHOT
+                else min(ENTITLEMENT_CACHE, s.portal_session)
+            )
+            latest = r + tail
+            if s.end_portal_sessions:
+                latest = np.where(r <= e, np.minimum(latest, e), latest)
+        worst_end = latest + s.permission_set_session
+        if s.deny_tokens_before_expiry:
+            worst_end = np.where(latest <= e, np.minimum(worst_end, e), worst_end)
+    return latest, worst_end
 
 
 def _modelled_user(
