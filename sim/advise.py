@@ -13,7 +13,7 @@ from typing import Any
 
 from sim.bounds import time_to_access, worst_case
 from sim.limits import CheckError, Limits
-from sim.settings import COUNTERMEASURES, DAY, HOUR, MINUTE, EntitlementMode, Settings, load_settings
+from sim.settings import COUNTERMEASURES, DAY, HOUR, MINUTE, EntitlementMode, Settings, grid_settings
 
 __all__ = [
     "DEFAULT_ACTIVATIONS",
@@ -96,16 +96,13 @@ def advise(
     rows: list[AdviceRow] = []
     for act, portal, perm, group, cms in itertools.product(activations, portals, permission_sets, mode_groups, sets):
         variants = [
-            load_settings(
-                {
-                    **base_values,
-                    "activation_max": act,
-                    "portal_session": portal,
-                    "permission_set_session": perm,
-                    "entitlement_mode": mode,
-                    **{c: c in cms for c in COUNTERMEASURES},
-                },
-                where="",
+            grid_settings(
+                base_values,
+                activation_max=act,
+                portal_session=portal,
+                permission_set_session=perm,
+                entitlement_mode=mode,
+                countermeasures=tuple(cms),
             )
             for mode in group
         ]
@@ -117,16 +114,19 @@ def advise(
         if limits.max_time_to_access is not None and tta > limits.max_time_to_access:
             continue
         rows.append(AdviceRow(s, window, tta, tuple(cms)))
-    rows.sort(
-        key=lambda r: (
-            r.time_to_access,
-            len(r.countermeasures),
-            -r.settings.activation_max,
-            -r.settings.portal_session,
-            -r.settings.permission_set_session,
-            r.window,
-            r.settings.entitlement_mode.value,
-            r.countermeasures,
-        )
-    )
+    rows.sort(key=_rank)
     return rows
+
+
+def _rank(r: AdviceRow) -> tuple[Any, ...]:
+    """Return the sort key of :func:`advise`: shortest time to access, fewest countermeasures, longest durations."""
+    return (
+        r.time_to_access,
+        len(r.countermeasures),
+        -r.settings.activation_max,
+        -r.settings.portal_session,
+        -r.settings.permission_set_session,
+        r.window,
+        r.settings.entitlement_mode.value,
+        r.countermeasures,
+    )

@@ -46,6 +46,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "WindowMode",
+    "grid_settings",
     "load_settings",
 ]
 
@@ -218,3 +219,28 @@ def read_toml_file(path: Path, error: type[Exception], *, cannot_read: str, kind
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: {invalid}: {exc}") from None
+
+
+def grid_settings(
+    base: dict[str, Any],
+    *,
+    activation_max: Any,
+    portal_session: Any,
+    permission_set_session: Any,
+    entitlement_mode: Any,
+    countermeasures: tuple[str, ...],
+) -> Settings:
+    """Return the validated settings of one grid combination (``jitbox advise`` and ``jitbox sweep``): ``base`` with
+    the three durations and the entitlement mode set and exactly the ``countermeasures`` switched on (the other
+    :data:`COUNTERMEASURES` off). Raises :class:`SettingsError` like :func:`load_settings`."""
+    return load_settings(
+        {
+            **base,
+            "activation_max": activation_max,
+            "portal_session": portal_session,
+            "permission_set_session": permission_set_session,
+            "entitlement_mode": entitlement_mode,
+            **{c: c in countermeasures for c in COUNTERMEASURES},
+        },
+        where="",
+    )

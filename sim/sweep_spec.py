@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from sim.durations import DurationError, parse_duration
 from sim.population import Population
-from sim.settings import COUNTERMEASURES, HOUR, EntitlementMode, Settings, SettingsError, load_settings
+from sim.settings import COUNTERMEASURES, HOUR, EntitlementMode, Settings, SettingsError, grid_settings, load_settings
 
 __all__ = [
     "ARRIVAL_HELP",
@@ -177,17 +177,13 @@ class SweepSpec(BaseModel):
     def cell_settings(self, index: int) -> Settings:
         """Return the validated settings of cell ``index``."""
         ax = self.cell_axes(index)
-        cms = countermeasure_set(ax["countermeasures"])
-        return load_settings(
-            {
-                **self.base,
-                "activation_max": ax["activation_max"],
-                "portal_session": ax["portal_session"],
-                "permission_set_session": ax["permission_set_session"],
-                "entitlement_mode": ax["entitlement_mode"],
-                **{c: c in cms for c in COUNTERMEASURES},
-            },
-            where="",
+        return grid_settings(
+            self.base,
+            activation_max=ax["activation_max"],
+            portal_session=ax["portal_session"],
+            permission_set_session=ax["permission_set_session"],
+            entitlement_mode=ax["entitlement_mode"],
+            countermeasures=countermeasure_set(ax["countermeasures"]),
         )
 
     def cells(self) -> Iterator[int]:
