@@ -59,8 +59,8 @@ def serve(
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
     from jitbox.serve import ServeError, start_sandbox
     from scim_server.app import ScimOptions
-    from sim.limits import CheckError, load_check_file
     from sim.clock import ClockError, clock_from_spec
+    from sim.limits import CheckError, load_check_file
 
     if not 0 <= port <= 65535:
         _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
