@@ -4,7 +4,9 @@
 - ``POST /_sandbox/clock/advance`` with ``{"seconds": 2400}`` or ``{"duration": "PT40M"}`` (or ``?seconds=``) →
   ``{"now", "advanced_seconds", "timers_run"}`` (at most :data:`MAX_ADVANCE`, 366 days, per call); fakes served
   together share one clock, so advancing on either moves both.
-- ``POST /_sandbox/reset`` → runs every registered reset hook (stores emptied, timers dropped).
+- ``POST /_sandbox/reset`` → runs every registered reset hook (stores emptied, timers dropped); with the body
+  ``{"clock": true}`` the clock also goes back to where it started (advances undone). When fakes are served
+  together the composition root replaces this with one global reset (:meth:`SandboxControl.replace_reset`).
 - ``GET  /_sandbox/state`` → the JSON dump each registered state provider returns, keyed by name.
 
 Bad input answers 400 ``{"error": {"code": "BadRequest", "field": ..., "message": ...}}``, never a 500.
@@ -37,6 +39,7 @@ class SandboxControl:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._resets: list[Callable[[], None]] = []
+        self._reset_handler: Callable[[bool], dict[str, Any]] | None = None
         self._states: dict[str, Callable[[], Any]] = {}
         self.router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
         self.router.add_api_route("/clock", self.get_clock, methods=["GET"])
@@ -47,6 +50,18 @@ class SandboxControl:
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Register ``hook`` to run on ``POST /_sandbox/reset``."""
         self._resets.append(hook)
+
+    def replace_reset(self, handler: Callable[[bool], dict[str, Any]] | None) -> None:
+        """Answer ``POST /_sandbox/reset`` with ``handler(clock) -> dict`` instead of the local hooks (the composition
+        root's global reset, which calls :meth:`reset_local` of every fake); None restores the local reset."""
+        self._reset_handler = handler
+
+    def reset_local(self, clock: bool = False) -> None:
+        """Run this fake's reset hooks (and restart the clock when ``clock``)."""
+        if clock:
+            self.clock.restart()
+        for hook in self._resets:
+            hook()
 
     def provide_state(self, name: str, provider: Callable[[], Any]) -> None:
         """Register ``provider`` whose JSON-ready result appears under ``name`` in ``GET /_sandbox/state``."""
@@ -97,10 +112,25 @@ class SandboxControl:
             return bad_request(field, str(exc))
         return {**self.clock_json(), "advanced_seconds": seconds, "timers_run": ran}
 
-    def reset(self) -> dict[str, Any]:
-        """``POST /_sandbox/reset``: run every reset hook."""
-        for hook in self._resets:
-            hook()
+    async def reset(self, request: Request) -> Any:
+        """``POST /_sandbox/reset``: run every reset hook (or the global reset); body ``{"clock": true}`` optional."""
+        clock = request.query_params.get("clock", "").lower() in ("1", "true", "yes")
+        body = await request.body()
+        if body.strip():
+            try:
+                data = await request.json()
+            except ValueError:
+                return bad_request("body", 'the body must be empty or JSON like {"clock": true}')
+            if not isinstance(data, dict) or not isinstance(data.get("clock", False), bool):
+                return bad_request("clock", 'give {"clock": true} to also restart the clock, or no body')
+            unknown = sorted(set(data) - {"clock"})
+            if unknown:
+                return bad_request(unknown[0], f"unknown field {unknown[0]!r}; the only field is clock")
+            clock = clock or bool(data.get("clock", False))
+        if self._reset_handler is not None:
+            result = await run_in_threadpool(self._reset_handler, clock)
+            return {"reset": True, **self.clock_json(), **result}
+        await run_in_threadpool(self.reset_local, clock)
         return {"reset": True, **self.clock_json()}
 
     def state(self) -> dict[str, Any]:

@@ -23,7 +23,9 @@ def serve(
         "manual"
     ),
     host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Identity Center (SCIM) port; 0 picks a free one")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", help="Identity Center port (SCIM, AWS APIs, portal); 0 picks a free one")
+    ] = 6470,
     state: Annotated[
         Path | None, typer.Option("--state", help="SQLite file keeping the store across restarts (write-through)")
     ] = None,
@@ -32,8 +34,11 @@ def serve(
     ] = None,
     token: Annotated[str | None, typer.Option("--token", help="SCIM bearer secret to use when none exists yet")] = None,
     rate_limit: Annotated[
-        float, typer.Option("--rate-limit", help="SCIM requests/second before 429 (UNCONFIRMED default); 0 = off")
-    ] = 20.0,
+        float,
+        typer.Option(
+            "--rate-limit", help="SCIM requests/second before 429; 0 = off (default: AWS publishes no number)"
+        ),
+    ] = 0.0,
     seed: Annotated[int | None, typer.Option("--seed", help="seed for ids, tenant id and token")] = None,
     string_booleans: Annotated[
         bool, typer.Option(help='accept Entra\'s legacy "False" string for active (AWS handling UNCONFIRMED)')
@@ -43,9 +48,17 @@ def serve(
         bool,
         typer.Option(help="reproduce the observed 'replace members []' -> 204 no-op instead of the documented 400"),
     ] = False,
-    entra_port: Annotated[int, typer.Option("--entra-port", help="Entra (Graph) port; 0 picks a free one")] = 0,
+    entra_port: Annotated[int, typer.Option("--entra-port", help="Entra (Graph) port; 0 picks a free one")] = 6471,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            "--world",
+            help="world file (TOML/JSON: Entra users, groups, PIM, app assignments + [identity_center] permission "
+            "sets and account assignments) or a shipped world's name; default: seed",
+        ),
+    ] = None,
     entra_world: Annotated[
-        Path | None, typer.Option("--entra-world", help="TOML/JSON file replacing the seeded Entra directory")
+        Path | None, typer.Option("--entra-world", help="same as --world (kept for old Entra-only world files)")
     ] = None,
     settings_file: Annotated[
         Path | None,
@@ -68,6 +81,14 @@ def serve(
         _fail(f"--entra-port {entra_port}: must be 0-65535 (0 picks a free port)")
     if entra_world is not None and not entra_world.is_file():
         _fail(f"--entra-world {entra_world}: no such file")
+    if world is not None and entra_world is not None:
+        _fail("--world and --entra-world: give one (--entra-world is the old name of --world)")
+    from jitbox.world import WorldError, load_world
+
+    try:
+        the_world = load_world(world if world is not None else entra_world)
+    except WorldError as exc:
+        _fail(f"--world: {exc}")
     if put_user_status not in (200, 201):
         _fail(f"--put-user-status {put_user_status}: must be 200 or 201")
     if not math.isfinite(rate_limit) or rate_limit < 0:
@@ -98,11 +119,14 @@ def serve(
                 put_user_status=put_user_status,
                 replace_empty_members_quirk=replace_empty_members_quirk,
             ),
-            options={"entra_port": entra_port, "entra_world": entra_world, "seed": seed},
+            options={"entra_port": entra_port, "seed": seed},
             settings=settings,
+            world=the_world,
         )
     except ServeError as exc:
-        _fail(f"--host/--port: {exc}")
+        _fail(f"--host/--port/--entra-port: {exc} (--port 0 --entra-port 0 pick free ports)")
+    except WorldError as exc:
+        _fail(f"--world: {exc}")
     except sqlite3.Error as exc:
         _fail(f"--state {state}: not a usable SQLite state file ({exc})")
     except Exception as exc:  # anything else the user can act on, without a traceback

@@ -124,8 +124,11 @@ class _Calls:
 
 
 def _setup(c: _Calls) -> tuple[str, str, str, str]:
-    """Steps 1–2; return (Entra group id, Rich's Entra id, Identity Center group id, permission set ARN)."""
-    c.advance(1)  # the initial cycle is due at start [E-HOW]
+    """Steps 1–2; return (Entra group id, Rich's Entra id, Identity Center group id, permission set ARN).
+
+    The sandbox starts in the seed's world (``jitbox/worlds/seed.toml``): the initial cycle has provisioned the
+    group, and EC2AdminAccess (PT1H) is assigned to it in the account; the demo reads them back over the AWS APIs.
+    """
     ids = c.cfg["aws_identity_store_id"]
     arn = c.cfg["aws_instance_arn"]
     idc_group = c.aws_json(
@@ -136,24 +139,26 @@ def _setup(c: _Calls) -> tuple[str, str, str, str]:
         },
         "identitystore GetGroupId after the initial cycle",
     )["GroupId"]
-    ps = c.aws_json(
-        "SWBExternalService.CreatePermissionSet",
-        {"InstanceArn": arn, "Name": PERMISSION_SET, "SessionDuration": "PT1H"},
-        "sso-admin CreatePermissionSet",
-    )["PermissionSet"]["PermissionSetArn"]
-    c.aws_json(
-        "SWBExternalService.CreateAccountAssignment",
-        {
-            "InstanceArn": arn,
-            "TargetId": ACCOUNT,
-            "TargetType": "AWS_ACCOUNT",
-            "PermissionSetArn": ps,
-            "PrincipalType": "GROUP",
-            "PrincipalId": idc_group,
-        },
-        "sso-admin CreateAccountAssignment",
-    )
-    c.sandbox_aws("accounts", {"account_id": ACCOUNT, "name": "workloads-prod", "email": "aws@jitbox.example"}, "name")
+    ps = ""
+    for candidate in c.aws_json("SWBExternalService.ListPermissionSets", {"InstanceArn": arn}, "ListPermissionSets")[
+        "PermissionSets"
+    ]:
+        described = c.aws_json(
+            "SWBExternalService.DescribePermissionSet",
+            {"InstanceArn": arn, "PermissionSetArn": candidate},
+            "DescribePermissionSet",
+        )["PermissionSet"]
+        if described["Name"] == PERMISSION_SET:
+            ps = candidate
+    if not ps:
+        raise DemoError(f"the world has no permission set {PERMISSION_SET}")
+    assigned = c.aws_json(
+        "SWBExternalService.ListAccountAssignments",
+        {"InstanceArn": arn, "AccountId": ACCOUNT, "PermissionSetArn": ps},
+        "ListAccountAssignments",
+    )["AccountAssignments"]
+    if not any(a["PrincipalId"] == idc_group for a in assigned):
+        raise DemoError(f"the world does not assign {PERMISSION_SET} to {GROUP} in {ACCOUNT}")
     group = c.graph_call(
         "admin", "GET", "/groups", "find the PIM group", params={"$filter": f"displayName eq '{GROUP}'"}
     )

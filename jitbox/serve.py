@@ -2,8 +2,20 @@
 
 ``start_sandbox(clock)`` starts the fake IAM Identity Center (SCIM endpoint + sandbox controls + the AWS access
 plane), then the fake Entra (Graph + the provisioning job, which reaches Identity Center only over SCIM HTTP, as in
-reality), each app in its own uvicorn thread on 127.0.0.1 and a free port by default. It returns a
-:class:`RunningSandbox` (a context manager) with ``scim_url``, ``scim_token``, ``config()`` and ``stop()``.
+reality), each app in its own uvicorn thread on 127.0.0.1 and a free port by default (``jitbox serve`` uses the
+fixed :data:`DEFAULT_AWS_PORT` and :data:`DEFAULT_GRAPH_PORT`). Both start in a world (:mod:`jitbox.world`, default
+the seed's): Entra's directory is seeded, its initial provisioning cycle runs at once [E-HOW] and then the world's
+Identity Center side (permission sets, account assignments) is created through the access plane's API. It returns a
+:class:`RunningSandbox` (a context manager) with ``scim_url``, ``scim_token``, ``config()``, ``reset()`` and
+``stop()``.
+
+Reset
+-----
+``POST /_sandbox/reset`` on either port (and :meth:`RunningSandbox.reset`) is one global reset: Entra's provisioning
+jobs pause, the Identity Center fake (identity store, access plane, device flow, request log, fault rules) empties,
+Entra's tenant is re-seeded from the world with a new provisioning job (empty cache), the initial cycle runs and the
+world's Identity Center side is re-created. The clock keeps its time unless the body is ``{"clock": true}`` (then it
+goes back to its start). Every store draws ids of a later generation after a reset: no id is handed out twice.
 
 Wiring
 ------
@@ -19,6 +31,7 @@ The Identity Center's own additions (AWS endpoints) come through ``scim_server.a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +39,33 @@ from types import TracebackType
 from typing import Any
 
 from fakekit.serving import ServedApp, ServeError, serve_in_thread
+from fakekit.timefmt import iso_z
+from jitbox.world import World, WorldError, load_world
 from pim_fake.app import create_app as create_entra_app
-from pim_fake.world import load_world
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
+from scim_server.aws import AccessPlane
+from scim_server.aws.world import AccessWorldError, seed_access
 from scim_server.persist import SqliteJournal
 from sim.clock import Clock
 from sim.settings import Settings
 
-__all__ = ["Extension", "RunningSandbox", "ServeError", "ServedApp", "serve_entra", "start_sandbox"]
+__all__ = [
+    "DEFAULT_AWS_PORT",
+    "DEFAULT_GRAPH_PORT",
+    "Extension",
+    "RunningSandbox",
+    "ServeError",
+    "ServedApp",
+    "serve_entra",
+    "start_sandbox",
+]
 
 Extension = Callable[["RunningSandbox"], None]
+
+DEFAULT_AWS_PORT = 6470
+"""``jitbox serve``'s default Identity Center port (SCIM, the AWS APIs, the portal, ``/_sandbox``)."""
+DEFAULT_GRAPH_PORT = 6471
+"""``jitbox serve``'s default Entra port (Microsoft Graph ``/v1.0``, ``/_sandbox``)."""
 
 
 @dataclass
@@ -48,7 +78,12 @@ class RunningSandbox:
     servers: dict[str, ServedApp] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     journal: SqliteJournal | None = None
+    world: World | None = None
+    """The world both fakes start in and reset to (None: empty, e.g. Identity Center served alone)."""
     _config_hooks: list[Callable[[], dict[str, Any]]] = field(default_factory=list)
+    _reset_hooks: list[Callable[[], None]] = field(default_factory=list)
+    _pause_hooks: list[Callable[[], None]] = field(default_factory=list)
+    _reset_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
 
     @property
@@ -81,10 +116,40 @@ class RunningSandbox:
         """Register ``hook() -> dict`` whose fields join :meth:`config`."""
         self._config_hooks.append(hook)
 
+    def on_reset(self, hook: Callable[[], None], *, pause: Callable[[], None] | None = None) -> None:
+        """Join the global reset: ``pause()`` runs before the Identity Center empties (stop writing into it),
+        ``hook()`` after (re-seed)."""
+        if pause is not None:
+            self._pause_hooks.append(pause)
+        self._reset_hooks.append(hook)
+
+    def reset(self, clock: bool = False) -> dict[str, Any]:
+        """Put both fakes back to the world (see the module docstring); ``clock`` also restarts the clock.
+
+        Returns ``{"world": name, "now": ISO time}`` (``POST /_sandbox/reset`` on either port answers with it).
+        """
+        with self._reset_lock:
+            for pause in self._pause_hooks:
+                pause()
+            if clock:
+                self.clock.restart()
+            self.idc.control.reset_local()
+            self.idc.requests.clear()
+            self.idc.faults.clear()
+            for hook in self._reset_hooks:
+                hook()
+        return {"world": self.world.name if self.world else None, "now": iso_z(self.clock.now())}
+
     def config(self) -> dict[str, Any]:
-        """Return the config JSON: ``scim_url``, ``scim_token``, tenant, sandbox URLs, clock, plus extensions'."""
-        data: dict[str, Any] = {"clock": self.clock.mode}
+        """Return the config JSON: ``scim_url``, ``scim_token``, tenant, sandbox URLs, clock, world, plus every
+        extension's fields (the single place config fields come from; ``jitbox serve --config-out`` writes it)."""
+        data: dict[str, Any] = {"clock": self.clock.mode, "now": iso_z(self.clock.now())}
         data.update(self.idc.config(self.scim_base))
+        data["scim_health_url"] = self.scim_base + "/_sandbox/health"
+        if self.world is not None:
+            data["world"] = self.world.name
+            data["world_file"] = self.world.source
+            data["seeded_users"] = self.world.seeded_users()
         for hook in self._config_hooks:
             data.update(hook())
         return data
@@ -113,35 +178,69 @@ def serve_entra(sandbox: RunningSandbox) -> None:
     """Serve the Entra fake next to the Identity Center fake, provisioning into it over SCIM HTTP.
 
     The Entra app is built on the sandbox's clock (so advancing either fake's ``/_sandbox/clock/advance`` moves
-    both) and served on ``options["entra_port"]`` (0 = a free port). Its provisioning job targets the served SCIM
-    endpoint and token and is started; its initial cycle is a clock timer due at start, so the manual clock runs it
-    on the first advance. The config JSON gains ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url`` and
-    ``graph_tokens`` (identity name → bearer token). ``options["entra_world"]`` replaces the seeded world with a
-    TOML/JSON file (:mod:`pim_fake.world`); ``options["settings"]`` may carry :class:`sim.settings.Settings`.
+    both) and served on ``options["entra_port"]`` (0 = a free port), seeded with the Entra side of
+    ``sandbox.world``. Its provisioning job targets the served SCIM endpoint and token and is started: the initial
+    cycle runs at once [E-HOW], then the world's Identity Center side is created (:func:`seed_identity_center`).
+    ``POST /_sandbox/reset`` on either port becomes the global :meth:`RunningSandbox.reset`. The config JSON gains
+    ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url``, ``graph_health_url`` and ``graph_tokens``
+    (identity name → bearer token). ``options["settings"]`` may carry :class:`sim.settings.Settings`.
     """
     options = sandbox.options
     settings = options.get("settings")
-    world = load_world(options.get("entra_world"))
+    if sandbox.world is None:
+        sandbox.world = load_world(None)
+    world = sandbox.world
     seed = options.get("seed")
     app = create_entra_app(
         sandbox.clock,
         settings if isinstance(settings, Settings) else None,
-        world=world,
+        world=world.entra,
         seed=int(seed) if seed is not None else 0,
         scim_url=sandbox.scim_url,
         scim_token=sandbox.scim_token,
     )
     served = sandbox.serve_app("entra", app, port=int(options.get("entra_port", 0) or 0))
-    app.state.start_provisioning(defer=True)
+    app.state.start_provisioning(defer=False)
+    seed_identity_center(sandbox)
+    tenant = app.state.entra
+
+    def pause() -> None:
+        for job in list(tenant.jobs.values()):
+            job.pause()
+
+    def reseed() -> None:
+        app.state.control.reset_local()  # re-seeds the tenant, attaches a new job and runs its initial cycle
+        seed_identity_center(sandbox)
+
+    sandbox.on_reset(reseed, pause=pause)
+    for control in (sandbox.idc.control, app.state.control):
+        control.replace_reset(sandbox.reset)
 
     def config() -> dict[str, Any]:
         return {
             "graph_url": served.base_url + "/v1.0",
             "graph_sandbox_url": served.base_url + "/_sandbox/",
+            "graph_health_url": served.base_url + "/_sandbox/health",
             "graph_tokens": dict(app.state.graph_tokens),
         }
 
     sandbox.add_config(config)
+
+
+def seed_identity_center(sandbox: RunningSandbox) -> None:
+    """Create the world's Identity Center side (accounts, permission sets, assignments) through the access plane.
+
+    Raises :class:`jitbox.world.WorldError` naming the field when the world cannot be applied.
+    """
+    plane = sandbox.idc.extras.get("aws")
+    if sandbox.world is None or not sandbox.world.identity_center:
+        return
+    if not isinstance(plane, AccessPlane):
+        raise WorldError("the world has an [identity_center] table but the AWS access plane is not installed")
+    try:
+        seed_access(plane, sandbox.idc.store, sandbox.world.identity_center)
+    except AccessWorldError as exc:
+        raise WorldError(f"world file {sandbox.world.source!r}: {exc}") from None
 
 
 def start_sandbox(
@@ -157,6 +256,7 @@ def start_sandbox(
     extensions: Sequence[Extension] | None = None,
     options: dict[str, Any] | None = None,
     settings: Settings | None = None,
+    world: World | str | Path | None = None,
 ) -> RunningSandbox:
     """Start the fakes on ``clock`` and return the :class:`RunningSandbox` (use it as a context manager).
 
@@ -165,8 +265,12 @@ def start_sandbox(
     defaults, i.e. the AWS access plane); ``extensions`` default to ``[serve_entra]``. Wall and scaled
     clocks are started so their timers fire. ``settings`` (default: the documented defaults) is shared by every
     fake: the Identity Center's portal session and entitlement mode, and Entra's PIM policy defaults and
-    provisioning timing.
+    provisioning timing. ``world`` is a :class:`jitbox.world.World`, a world file or a shipped world's name (default
+    ``options["entra_world"]`` when given, for the old ``--entra-world`` files, else the seed's world).
     """
+    with_entra = extensions is None or serve_entra in extensions
+    if with_entra and not isinstance(world, World):
+        world = load_world(world if world is not None else options.get("entra_world") if options else None)
     journal = SqliteJournal(state_path) if state_path is not None else None
     try:
         app = create_app(
@@ -181,7 +285,10 @@ def start_sandbox(
         opts = dict(options or {})
         if settings is not None:
             opts.setdefault("settings", settings)
-        sandbox = RunningSandbox(clock=clock, host=host, idc=app.state.idc, options=opts, journal=journal)
+        sandbox = RunningSandbox(
+            clock=clock, host=host, idc=app.state.idc, options=opts, journal=journal,
+            world=world if isinstance(world, World) else None,
+        )  # fmt: skip
         sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
         clock.start()
         for extend in [serve_entra] if extensions is None else extensions:

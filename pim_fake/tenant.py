@@ -19,10 +19,11 @@ from pim_fake.errors import GraphError, bad_request
 from pim_fake.locking import synchronized
 from pim_fake.pim import Pim
 from pim_fake.pim_terms import ELIGIBILITY
+from pim_fake.policies import default_rules
 from pim_fake.provisioning import EngineOptions, ProvisioningJob, ScimTarget
-from pim_fake.world import WorldError
+from pim_fake.world import PIM_POLICY_KEYS, WorldError
 from sim.clock import Clock
-from sim.settings import Settings
+from sim.settings import Settings, SettingsError
 
 __all__ = ["Tenant"]
 
@@ -35,6 +36,8 @@ class Tenant:
         self.settings = settings or Settings()
         self.seed = seed
         self.lock = threading.RLock()
+        self.generation = 0
+        """How many resets this tenant has had: later generations draw ids from another stream (no id repeats)."""
         self._setup()
 
     def _setup(self) -> None:
@@ -58,7 +61,8 @@ class Tenant:
             self.pim.clear()
             self.directory.clear()
             self.audit.entries.clear()
-            self.rng.seed(self.seed)
+            self.generation += 1
+            self.rng.seed(f"{self.seed}:generation:{self.generation}")
 
     # --- provisioning ------------------------------------------------------------------------------------------
     def add_job(
@@ -82,6 +86,7 @@ class Tenant:
             client=client,
             options=options,
             seed=self.seed if seed is None else seed,
+            generation=self.generation,
             on_event=lambda activity: self._provisioning_event(sp, activity),
         )
         self.jobs[sp.id] = job
@@ -188,6 +193,8 @@ class Tenant:
                 except GraphError as exc:
                     raise WorldError(f"groups[{i}]: {exc.message}") from None
                 groups[group.displayName.lower()] = group.id
+                if "pim" in raw:
+                    self._seed_policy(group.id, raw["pim"], f"groups[{i}].pim")
                 for m in raw.get("members", []):
                     self.directory.add_member(group.id, _resolve(names, m, f"groups[{i}].members"), via_pim=False)
                 eligible = raw.get("eligible", [])
@@ -203,6 +210,19 @@ class Tenant:
                         raise WorldError(f"applications[{i}].assigned: {g!r} is not a group or user of the world")
                     self.directory.assign(sp.id, gid)
             return tokens
+
+    def _seed_policy(self, group_id: str, raw: Any, where: str) -> None:
+        """Set the group's member policy activation rules from a world's ``pim`` table."""
+        if not isinstance(raw, dict):
+            raise WorldError(f'{where} must be a table such as {{ activation_max = "PT1H" }}')
+        unknown = sorted(set(raw) - set(PIM_POLICY_KEYS))
+        if unknown:
+            raise WorldError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(PIM_POLICY_KEYS)})")
+        try:
+            settings = self.settings.replace(**raw)
+        except SettingsError as exc:
+            raise WorldError(f"{where}: {exc}") from None
+        self.pim.policies.policy(group_id).rules = default_rules(settings)
 
     def _seed_eligibility(self, admin: User | None, group_id: str, user_id: str) -> None:
         assert admin is not None

@@ -17,6 +17,7 @@ File format (TOML shown; JSON with the same keys works)::
     displayName = "AWS - Amazon EC2 Admin"
     members = []                    # identity names of direct members
     eligible = ["rich"]             # PIM member eligibility (P365D by default)
+    pim = { activation_max = "PT1H", require_justification = true }   # optional member policy (else settings)
     [[applications]]
     displayName = "AWS IAM Identity Center"
     assigned = ["AWS - Amazon EC2 Admin", "AWS - All users"]
@@ -31,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_WORLD", "WorldError", "load_world"]
+__all__ = ["DEFAULT_WORLD", "ENTRA_KEYS", "PIM_POLICY_KEYS", "WorldError", "check_world", "load_world"]
 
 DEFAULT_WORLD: dict[str, Any] = {
     "users": [
@@ -86,6 +87,14 @@ DEFAULT_WORLD: dict[str, Any] = {
 }
 
 
+ENTRA_KEYS = ("users", "groups", "applications", "clients")
+"""The top-level keys of the Entra side of a world."""
+
+PIM_POLICY_KEYS = ("activation_max", "require_justification", "require_ticket", "require_mfa", "approval_required")
+"""The keys of a group's ``pim`` table: the member policy's end-user activation rules, named as in
+:class:`sim.settings.Settings` (unset keys come from the settings the fake runs with)."""
+
+
 class WorldError(ValueError):
     """A world file that cannot be read or refers to unknown names; the message names the field."""
 
@@ -105,11 +114,17 @@ def load_world(path: str | Path | None) -> dict[str, Any]:
         data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise WorldError(f"world file {str(p)!r} is not valid {p.suffix.lstrip('.') or 'JSON'}: {exc}") from None
+    return check_world(data, f"world file {str(p)!r}")
+
+
+def check_world(data: Any, source: str = "world") -> dict[str, Any]:
+    """Return ``data`` after checking its top level (a table with only :data:`ENTRA_KEYS`); raise otherwise."""
     if not isinstance(data, dict):
-        raise WorldError(f"world file {str(p)!r}: the top level must be a table/object")
-    unknown = sorted(set(data) - {"users", "groups", "applications", "clients"})
+        raise WorldError(f"{source}: the top level must be a table/object")
+    unknown = sorted(set(data) - set(ENTRA_KEYS))
     if unknown:
-        raise WorldError(
-            f"world file {str(p)!r}: unknown key {unknown[0]!r} (known: users, groups, applications, clients)"
-        )
+        raise WorldError(f"{source}: unknown key {unknown[0]!r} (known: {', '.join(ENTRA_KEYS)})")
+    for key in ENTRA_KEYS:
+        if not isinstance(data.get(key, []), list):
+            raise WorldError(f"{source}: {key} must be an array of tables ([[{key}]])")
     return data

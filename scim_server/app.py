@@ -49,7 +49,9 @@ class ScimOptions:
 
     - ``rate_limit_rps``: SCIM requests per second (per tenant, all routes) before 429 ThrottlingException; AWS
       publishes no number ([DG-spc] "Too many requests"; [GH-ssosync13] saw 429 at ~400 objects in 10–15 s), so the
-      default 20 rps (the sso-admin collective throttle [UG23-limits]) is UNCONFIRMED; ``0`` disables it.
+      limit is off by default (``0``); turn it on with a number, e.g. 20 (the sso-admin collective throttle
+      [UG23-limits], UNCONFIRMED for SCIM): ``jitbox serve --rate-limit 20``, ``POST /_sandbox/rate-limit
+      {"rps": 20}`` or ``ScimOptions(rate_limit_rps=20)``.
     - ``string_booleans``: accept Entra's legacy ``"value": "False"`` for ``active`` ([E-COMPAT]); AWS's handling is
       UNCONFIRMED. ``True`` (default) converts ``"True"``/``"False"`` case-insensitively; ``False`` answers 400.
     - ``put_user_status``: PutUser success status, 200 or 201 (UNCONFIRMED; Floci returns 201 [FLOCI]).
@@ -57,7 +59,7 @@ class ScimOptions:
       change instead of the documented 400 ([DG-patchgroup][GH-kc73]). Default False (documented behaviour).
     """
 
-    rate_limit_rps: float = 20.0
+    rate_limit_rps: float = 0.0
     string_booleans: bool = True
     put_user_status: int = 200
     replace_empty_members_quirk: bool = False

@@ -120,6 +120,13 @@ class Clock(ABC):
         with self._timers_lock:
             self._timers.clear()
 
+    def restart(self) -> None:
+        """Undo every :meth:`advance` and drop every pending timer (a sandbox reset with ``clock``): the manual
+        clock is back at its start, the wall and scaled clocks at real (scaled) time."""
+        with self._run_lock:
+            self.clear_timers()
+            self._offset = 0.0
+
     def _pop_due(self, limit: float) -> Timer | None:
         with self._timers_lock:
             while self._timers and self._timers[0].cancelled:

@@ -703,7 +703,11 @@ def test_audit_filter(e: Entra) -> None:
 
 def test_sandbox_reset_reseeds_and_clock_advance(e: Entra) -> None:
     e.activate()
+    old_group = e.groups[EC2]
     assert e.c.post("/_sandbox/reset").status_code == 200
+    d = e.app.state.entra.directory
+    e.groups = {g.displayName: g.id for g in d.groups.values()}
+    assert old_group not in e.groups.values()  # issue 12: ids never repeat after a reset
     assert e.members() == []
     assert e.c.post("/_sandbox/clock/advance", json={"duration": "PT40M"}).json()["advanced_seconds"] == 2400
     assert e.c.get("/_sandbox/state").json()["entra"]["users"] == 4

@@ -46,7 +46,9 @@ def test_serve_starts_entra_with_seeded_world_and_provisions_on_the_shared_clock
                 gid = next(g["id"] for g in dump["groups"] if g["displayName"] == "AWS - Amazon EC2 Admin")
                 return {names[m] for m in dump["memberships"][gid]}
 
-            assert sandbox.idc.store.dump()["users"] == []  # manual clock: the initial cycle waits for time to move
+            # issue 12: the initial cycle ran at start, so Identity Center holds the world's users before time moves
+            assert len(sandbox.idc.store.dump()["users"]) == 3
+            assert ec2_members() == set()  # the activation waits for the fast path (2-10 min)
             # advance on the Identity Center fake: the Entra fast path (2-10 min) runs on the same clock
             adv = http.post(cfg["scim_sandbox_url"] + "clock/advance", json={"duration": "PT11M"})
             assert adv.status_code == 200
@@ -132,7 +134,8 @@ def test_provisioning_can_be_pointed_at_another_scim_server_over_http() -> None:
             # a started job re-runs its initial cycle against the new target at once
             names = sorted(res.user_name for res in storage.resources if hasattr(res, "user_name"))
             assert names == ["jane.doe@jitbox.example", "mateo.jackson@jitbox.example", "rich.roe@jitbox.example"]
-            assert sandbox.idc.store.dump()["users"] == []  # nothing went to the Identity Center fake
+            # the Identity Center fake keeps only what the initial cycle at start gave it (issue 12), nothing more
+            assert len(sandbox.idc.store.dump()["users"]) == 3
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -94,7 +94,7 @@ def test_rate_limit_refuses_non_finite_numbers(sandbox: TestClient, value: str) 
     assert resp.status_code == 400 and resp.json()["error"]["field"] == "rps", resp.text
     resp = sandbox.post("/_sandbox/scim/options", content=f'{{"rate_limit_rps": {value}}}')
     assert resp.status_code == 400 and resp.json()["error"]["field"] == "rate_limit_rps", resp.text
-    assert sandbox.get("/_sandbox/rate-limit").json() == {"rps": 20.0}
+    assert sandbox.get("/_sandbox/rate-limit").json() == {"rps": 0.0}  # unchanged: still the default (off)
 
 
 @pytest.mark.parametrize("at", ["1e309", "inf", "NaN", "9" * 400])

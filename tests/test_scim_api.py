@@ -306,7 +306,7 @@ def test_default_rate_limit_answers_429_throttling() -> None:
     c.ctx.limiter = RateLimiter(5, timer=lambda: 0.0)  # real time stands still: nothing refills the bucket
     statuses = [c.get("Groups").status_code for _ in range(12)]
     assert statuses[:5] == [200] * 5 and 429 in statuses
-    assert ScimOptions().rate_limit_rps == 20.0
+    assert ScimOptions().rate_limit_rps == 0.0  # issue 12: off by default (AWS publishes no SCIM rate)
     assert c.sandbox("POST", "rate-limit", json={"rps": 0}).json() == {"rps": 0.0}
     assert c.get("Groups").status_code == 200
     assert c.sandbox("POST", "rate-limit", json={"rps": -1}).status_code == 400

@@ -89,6 +89,7 @@ class ProvisioningJob:
         seed: int = 0,
         on_request: Callable[[str, str, float], None] | None = None,
         on_event: Callable[[str], None] | None = None,
+        generation: int = 0,
     ) -> None:
         self.dir = directory
         self.sp = sp
@@ -97,7 +98,8 @@ class ProvisioningJob:
         self.settings = settings
         self.options = options or EngineOptions()
         self.rng = random.Random(seed)
-        self._ids = random.Random(seed + 1)
+        # ids of a job re-created by a sandbox reset (generation > 0) never repeat an earlier job's
+        self._ids = random.Random(seed + 1) if generation == 0 else random.Random(f"{seed + 1}:generation:{generation}")
         self.on_event = on_event
         self.id = f"aWSSingleSignOn.{self._new_id().replace('-', '')}.{self._new_id().replace('-', '')}"
         self.throttle = FastPathThrottle.from_settings(settings)

@@ -23,6 +23,11 @@ class IdSource:
         """Start the stream again from the seed."""
         self._rng = random.Random(self.seed)
 
+    def branch(self, generation: int) -> None:
+        """Continue on the stream of ``generation`` (> 0): after a sandbox reset no id of an earlier generation is
+        drawn again."""
+        self._rng = random.Random(f"{self.seed}:generation:{generation}")
+
     def hex(self, n: int) -> str:
         """Return ``n`` lower-case hex digits."""
         return "".join(self._rng.choice("0123456789abcdef") for _ in range(n))

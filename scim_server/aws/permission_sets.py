@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from .instance import Instance
 __all__ = ["PermissionSet", "PermissionSets", "parse_session_duration"]
 
 _PS_NAME = re.compile(r"[\w+=,.@-]{1,32}")
+_MANAGED_POLICY = re.compile(r"arn:aws[\w-]*:iam::aws:policy/[\w+=,.@/-]{1,128}")
 
 
 @dataclass
@@ -33,6 +35,10 @@ class PermissionSet:
     relay_state: str | None
     created: float
     provisioned_accounts: set[str] = field(default_factory=set)
+    managed_policies: list[str] = field(default_factory=list)
+    """ARNs of the AWS managed policies attached (AttachManagedPolicyToPermissionSet) [BC-ssoadmin]."""
+    inline_policy: str | None = None
+    """The inline policy document, JSON text (PutInlinePolicyToPermissionSet) [BC-ssoadmin]."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``PermissionSet`` shape of sso-admin [BC-ssoadmin]."""
@@ -161,6 +167,31 @@ class PermissionSets(Mapping[str, PermissionSet]):
             ps.relay_state = relay_state
         if seconds is not None:
             ps.session_duration, ps.session_seconds = str(session_duration), seconds
+        self._changed()
+
+    def attach_managed_policy(self, arn: Any, policy_arn: Any) -> None:
+        """Attach an AWS managed policy (``arn:aws:iam::aws:policy/NAME``) [BC-ssoadmin]; ConflictException when it
+        is already attached."""
+        ps = self.get_checked(arn)
+        if not isinstance(policy_arn, str) or not _MANAGED_POLICY.fullmatch(policy_arn):
+            raise validation(f"ManagedPolicyArn {policy_arn!r} must look like arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+        if policy_arn in ps.managed_policies:
+            raise conflict(f"Managed policy {policy_arn} is already attached to {ps.arn}")
+        ps.managed_policies.append(policy_arn)
+        self._changed()
+
+    def put_inline_policy(self, arn: Any, document: Any) -> None:
+        """Set the inline policy (a JSON policy document with a ``Statement``, 1-32768 characters) [BC-ssoadmin]."""
+        ps = self.get_checked(arn)
+        if not isinstance(document, str) or not 1 <= len(document) <= 32768:
+            raise validation("InlinePolicy must be a JSON policy document of 1-32768 characters")
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            raise validation("InlinePolicy is not valid JSON") from None
+        if not isinstance(parsed, dict) or "Statement" not in parsed:
+            raise validation('InlinePolicy must be a JSON object with a "Statement"')
+        ps.inline_policy = document
         self._changed()
 
     def delete(self, arn: Any) -> None:

@@ -88,6 +88,7 @@ class AccessPlane:
         )
         self.denies = Denies(clock, self.config, changed)
         self.accounts = AccountNames(changed)
+        self._generation = 0
         self._clear()
         saved = dict(journal.load(JOURNAL_KIND)).get("plane") if journal is not None else None
         if saved is not None:
@@ -129,6 +130,9 @@ class AccessPlane:
     def _clear(self) -> None:
         self.ids.reseed()
         self.instance.renew(self.ids, self.clock.time())
+        self._generation += 1
+        if self._generation > 1:  # a reset keeps the instance's ids but never hands out an earlier generation's
+            self.ids.branch(self._generation)
         self.permission_sets.clear()
         self.assignments.clear()
         self.sessions.clear()
