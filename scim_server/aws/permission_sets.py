@@ -174,7 +174,9 @@ class PermissionSets(Mapping[str, PermissionSet]):
         is already attached."""
         ps = self.get_checked(arn)
         if not isinstance(policy_arn, str) or not _MANAGED_POLICY.fullmatch(policy_arn):
-            raise validation(f"ManagedPolicyArn {policy_arn!r} must look like arn:aws:iam::aws:policy/AmazonEC2FullAccess")
+            raise validation(
+                f"ManagedPolicyArn {policy_arn!r} must look like arn:aws:iam::aws:policy/AmazonEC2FullAccess"
+            )
         if policy_arn in ps.managed_policies:
             raise conflict(f"Managed policy {policy_arn} is already attached to {ps.arn}")
         ps.managed_policies.append(policy_arn)
