@@ -1,8 +1,10 @@
 """Public hypothesis strategies for jitbox settings and populations, for property-based timing tests in CI.
 
 Every drawn :class:`sim.settings.Settings` lies inside the documented ranges (see that module's table and source
-tags); every :class:`sim.population.Population` is small enough to simulate in milliseconds. Pin any field by
-passing it as a keyword::
+tags); every :class:`sim.population.Population` is small enough to simulate in milliseconds. Entra's fixed
+constants (:data:`ENTRA_CONSTANTS`: the ~40-minute cycle, the fast path's 5 activations per 10 s and its 2-10 min
+latency [E-AWS][E-PIMG]; not configurable in Entra [E-KNOWN]) are pinned to the documented values unless you ask
+``settings(entra_constants=False)``. Pin any other field by passing it as a keyword::
 
     from hypothesis import given
     from sim.engine import simulate
@@ -19,13 +21,24 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from sim.durations import parse_duration
 from sim.population import Population
 from sim.settings import HOUR, EntitlementMode, Settings, WindowMode
 
-__all__ = ["distributions", "populations", "seeds", "settings"]
+__all__ = ["ENTRA_CONSTANTS", "distributions", "populations", "seeds", "settings"]
 
 MINUTE = 60.0
 DAY = 86400.0
+
+ENTRA_CONSTANTS = (
+    "cycle_interval",
+    "fast_path_limit",
+    "fast_path_window",
+    "fast_path_latency_min",
+    "fast_path_latency_max",
+)
+"""Fields a tenant cannot configure in Entra, pinned by :func:`settings` to :class:`Settings`' documented defaults:
+cycle 40 min [E-AWS][E-KNOWN], fast path 5 per 10 s [E-AWS][E-PIMG], fast-path latency 2-10 min [E-AWS]."""
 
 
 def _minutes(low: float, high: float) -> st.SearchStrategy[float]:
@@ -34,26 +47,33 @@ def _minutes(low: float, high: float) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def settings(draw: st.DrawFn, /, **fixed: Any) -> Settings:
+def settings(draw: st.DrawFn, /, entra_constants: bool = True, **fixed: Any) -> Settings:
     """Return a strategy of valid :class:`Settings`; keyword arguments pin fields (durations in seconds or text).
 
     Ranges drawn: activation 30 min – 24 h [AWS-BLOG], portal 15 min – 90 days [UG-uis], permission set 1 – 12 h
-    [UG23-howto], cycle 10 min – 2 h around the documented 40 min [E-AWS], any phase, processing 0 – 10 min,
-    membership latency 0 – 60 s [E-ACT], fast-path latency within 0 – 15 min around 2–10 min [E-AWS], every
-    entitlement mode, window mode and countermeasure.
+    [UG23-howto], any cycle phase, processing 0 – 10 min, membership latency 0 – 60 s [E-ACT], every entitlement
+    mode, window mode and countermeasure. :data:`ENTRA_CONSTANTS` keep their documented values (cycle 40 min, fast
+    path 5 per 10 s, 2–10 min) unless ``entra_constants=False``, which also draws them: cycle 10 min – 2 h around the
+    40 min [E-AWS], fast-path limit 0 – 8 per 5/10/30 s, latency within 0 – 15 min around 2–10 min [E-AWS].
     """
-    cycle = draw(_minutes(10 * MINUTE, 2 * HOUR))
-    lat_min = draw(st.floats(0.0, 10 * MINUTE, allow_nan=False))
+    defaults = Settings()
+    if "cycle_interval" in fixed:  # the phase is drawn within the cycle the caller pinned
+        cycle = parse_duration(fixed["cycle_interval"])
+    else:
+        cycle = defaults.cycle_interval if entra_constants else draw(_minutes(10 * MINUTE, 2 * HOUR))
+    lat_min = defaults.fast_path_latency_min if entra_constants else draw(st.floats(0.0, 10 * MINUTE, allow_nan=False))
     values: dict[str, Any] = {
         "activation_max": draw(_minutes(30 * MINUTE, 24 * HOUR)),
         "approval_required": draw(st.booleans()),
         "enforce_min_active": draw(st.booleans()),
         "membership_latency_max": draw(st.one_of(st.just(0.0), st.floats(0.0, 60.0, allow_nan=False))),
-        "fast_path_limit": draw(st.integers(0, 8)),
-        "fast_path_window": draw(st.sampled_from([5.0, 10.0, 30.0])),
+        "fast_path_limit": defaults.fast_path_limit if entra_constants else draw(st.integers(0, 8)),
+        "fast_path_window": defaults.fast_path_window if entra_constants else draw(st.sampled_from([5.0, 10.0, 30.0])),
         "fast_path_window_mode": draw(st.sampled_from(list(WindowMode))),
         "fast_path_latency_min": lat_min,
-        "fast_path_latency_max": draw(st.floats(lat_min, 15 * MINUTE, allow_nan=False)),
+        "fast_path_latency_max": defaults.fast_path_latency_max
+        if entra_constants
+        else draw(st.floats(lat_min, 15 * MINUTE, allow_nan=False)),
         "cycle_interval": cycle,
         "cycle_phase": draw(
             st.one_of(

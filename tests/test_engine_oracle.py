@@ -33,7 +33,7 @@ def assert_same(s: Settings, p: Population, seed: int) -> None:
 
 
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(settings(), populations(), seeds())
+@given(settings(entra_constants=False), populations(), seeds())
 def test_engine_equals_simpy_model_on_random_settings_and_populations(s: Settings, p: Population, seed: int) -> None:
     assert_same(s, p, seed)
 
@@ -47,7 +47,7 @@ def test_engine_equals_simpy_model_on_every_shipped_scenario() -> None:
 
 @pytest.mark.slow
 @hyp_settings(deadline=None, suppress_health_check=list(HealthCheck))
-@given(settings(), populations(max_requests=80), seeds())
+@given(settings(entra_constants=False), populations(max_requests=80), seeds())
 def test_engine_equals_simpy_model_long_fuzz(s: Settings, p: Population, seed: int) -> None:
     assert_same(s, p, seed)
 
