@@ -34,8 +34,9 @@ from fastapi import FastAPI
 from fakekit.control import SandboxControl
 from scim_server import sandbox, scim
 from scim_server.aws import install
+from scim_server.journal import Journal
 from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
-from scim_server.store import Journal, Store
+from scim_server.store import Store
 from scim_server.tokens import TokenManager, new_tenant_id
 from sim.clock import Clock
 from sim.settings import Settings

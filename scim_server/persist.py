@@ -17,7 +17,7 @@ __all__ = ["SqliteJournal"]
 
 
 class SqliteJournal:
-    """A :class:`scim_server.store.Journal` backed by one SQLite file (thread-safe, synchronous commits)."""
+    """A :class:`scim_server.journal.Journal` backed by one SQLite file (thread-safe, synchronous commits)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)

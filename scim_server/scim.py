@@ -37,8 +37,8 @@ from scim_server.errors import (
     error_body,
 )
 from scim_server.filters import Query, parse_group_filter, parse_user_filter
+from scim_server.records import Conflict, NotFound
 from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query
-from scim_server.store import Conflict, NotFound
 from scim_server.validation import (
     GROUP_URN,
     ScimUser,

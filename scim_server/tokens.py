@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fakekit.ids import seeded_uuid
-from scim_server.store import Journal, format_time
+from scim_server.journal import Journal
+from scim_server.records import format_time
 from sim.clock import Clock
 
 __all__ = ["MAX_TOKENS", "TOKEN_LIFETIME", "Token", "TokenError", "TokenManager", "new_tenant_id"]

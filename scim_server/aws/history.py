@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from sim.rules import Interval
 
 if TYPE_CHECKING:
-    from scim_server.store import Journal, Store, StoreEvent
+    from scim_server.events import StoreEvent
+    from scim_server.journal import Journal
+    from scim_server.store import Store
 
 KIND = "aws_history"
 """Journal kind holding the history (``open|user|group`` → start, ``closed|user|group|start`` → [start, end],

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scim_server.store import NotFound, Store
+from scim_server.records import NotFound
+from scim_server.store import Store
 
 from .errors import conflict, not_found, validation
 from .identitystore_shapes import SCIM_ISSUER, group_json, membership_id, membership_json, user_json

@@ -34,7 +34,7 @@ from .permission_sets import PermissionSet, PermissionSets
 from .sessions import PortalSession, RoleSession, Sessions
 
 if TYPE_CHECKING:
-    from scim_server.store import Journal
+    from scim_server.journal import Journal
 
 __all__ = ["JOURNAL_KIND", "AccessPlane"]
 
