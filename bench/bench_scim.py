@@ -59,7 +59,7 @@ def _user(i: int, prefix: str = "u") -> dict[str, Any]:
 
 def _serve_jitbox(n: int) -> tuple[Any, str, str, list[str], list[str]]:
     from scim_server.app import ScimOptions, create_app
-    from scim_server.validation import validate_user
+    from scim_server.user_rules import validate_user
     from sim.clock import ManualClock
 
     app = create_app(ManualClock(), plugins=[], options=ScimOptions(rate_limit_rps=0), seed=1, token_secret="bench")

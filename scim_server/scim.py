@@ -37,17 +37,12 @@ from scim_server.errors import (
     error_body,
 )
 from scim_server.filters import Query, parse_group_filter, parse_user_filter
+from scim_server.group_rules import validate_group
+from scim_server.patch_rules import patch_user, plan_group_patch
 from scim_server.records import Conflict, NotFound
 from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query
-from scim_server.validation import (
-    GROUP_URN,
-    ScimUser,
-    patch_user,
-    plan_group_patch,
-    user_schemas,
-    validate_group,
-    validate_user,
-)
+from scim_server.scim_schema import GROUP_URN, ScimUser, user_schemas
+from scim_server.user_rules import validate_user
 
 if TYPE_CHECKING:
     from scim_server.app import IdcContext

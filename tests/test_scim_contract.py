@@ -20,7 +20,7 @@ from scim_server.testing import (
     entra_user,
     scim_client,
 )
-from scim_server.validation import validate_user
+from scim_server.user_rules import validate_user
 
 ID_RE = re.compile(r"^[0-9a-f]{10}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
