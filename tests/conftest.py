@@ -11,6 +11,7 @@ profile. ``HYPOTHESIS_PROFILE`` chooses; under ``CI=true`` the default is ``ci``
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -29,3 +30,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     current = settings.get_current_profile_name()
     how = "derandomized: examples depend only on the test" if settings().derandomize else "random seed per run"
     return f"hypothesis profile: {current} (max_examples={settings().max_examples}, {how}; HYPOTHESIS_PROFILE=...)"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Collect garbage once and freeze the survivors before a worker reports that it has finished.
+
+    After the last test, pytest-xdist's execnet gives a worker 5 s to wind down and then sends it SIGINT. Winding down
+    includes pytest's unraisable-exception check, which runs ``gc.collect()`` over the whole heap; on a loaded 2-core
+    machine that took longer than 5 s, and the KeyboardInterrupt surfaced as a warning inside hypothesis's
+    ``gc_callback`` although every test had passed. This hook runs before the worker reports (xdist sends
+    "workerfinished" after the session-finish hooks), so the expensive collection happens outside that window and
+    the later ones have only the frozen generation's complement to walk.
+    """
+    gc.collect()
+    gc.freeze()
