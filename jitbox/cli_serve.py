@@ -135,7 +135,7 @@ def serve(
         cfg = sandbox.config()
         _print_config(cfg)
         if config_out is not None:
-            config_out.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+            _write_atomically(config_out, json.dumps(cfg, indent=2) + "\n")
             typer.echo(f"config written to {config_out}")
         typer.echo("Ctrl-C to stop.")
         _wait_for_signal()
@@ -150,6 +150,13 @@ def _print_config(cfg: dict[str, Any]) -> None:
     for key, value in cfg.items():
         if key not in ("clock", "scim_url", "scim_token", "scim_sandbox_url", "tenant_id") and isinstance(value, str):
             typer.echo(f"{key:<22} {value}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader waiting for the file never sees it half written."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def _wait_for_signal() -> None:

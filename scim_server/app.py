@@ -32,7 +32,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from fakekit.control import SandboxControl
-from scim_server import sandbox, scim
+from scim_server import sandbox_routes, scim
 from scim_server.aws import install
 from scim_server.journal import Journal
 from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
@@ -178,5 +178,5 @@ def create_app(
 
 def _install_scim(app: FastAPI, ctx: IdcContext) -> None:
     """Mount the SCIM endpoint and the SCIM fake's sandbox routes (``scim_server/scim.py``, ``sandbox.py``)."""
-    sandbox.install(app, ctx)
+    sandbox_routes.install(app, ctx)
     scim.install(app, ctx)

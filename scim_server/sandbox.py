@@ -1,4 +1,5 @@
-"""The SCIM fake's own sandbox machinery: request log, fault injection, rate limit, token management.
+"""The SCIM fake's own sandbox machinery: request log, fault injection, rate limit (the routes that drive them are
+in :mod:`scim_server.sandbox_routes`).
 
 Routes (added to the app next to :class:`fakekit.control.SandboxControl`'s clock/reset/state):
 
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import math
 import random
 import re
@@ -41,15 +41,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
-
-from fakekit.errors import bad_request, sandbox_error
-from scim_server.tokens import TokenError
-
 if TYPE_CHECKING:
-    from scim_server.app import IdcContext
+    pass
 
-__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "install", "mask_body", "mask_query"]
+__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "mask_body", "mask_query"]
 
 EVENT_SOURCE = "identitystore-scim.amazonaws.com"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -275,137 +270,3 @@ async def apply_latency(decision: FaultDecision | None) -> None:
     """Sleep the injected real delay, if any."""
     if decision is not None and decision.latency_ms > 0:
         await asyncio.sleep(decision.latency_ms / 1000)
-
-
-def _options_json(ctx: IdcContext) -> dict[str, Any]:
-    return {**dataclasses.asdict(ctx.options), "rate_limit_rps": ctx.limiter.rps}
-
-
-def install(app: FastAPI, ctx: IdcContext) -> None:
-    """Add ``/_sandbox/requests``, ``/faults``, ``/tokens`` and ``/rate-limit`` to the app (see module docstring)."""
-    router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
-
-    async def get_requests(request: Request) -> Any:
-        raw = request.query_params.get("limit")
-        limit: int | None = None
-        if raw is not None:
-            try:
-                limit = int(raw)
-            except ValueError:
-                return bad_request("limit", f"limit must be an integer, got {raw!r}")
-        return {"requests": ctx.requests.entries(limit)}
-
-    async def clear_requests() -> Any:
-        ctx.requests.clear()
-        return {"cleared": True}
-
-    async def get_faults() -> Any:
-        return {"rules": [r.as_json() for r in ctx.faults.rules()]}
-
-    async def post_faults(request: Request) -> Any:
-        try:
-            data = await request.json()
-        except ValueError:
-            return bad_request(
-                "body", 'the body must be JSON like {"rules": [{"route": "PATCH Groups", "status": 429}]}'
-            )
-        if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-            return bad_request("rules", 'give {"rules": [...]} (a list of fault rules)')
-        try:
-            rules = [parse_rule(r, i) for i, r in enumerate(data["rules"])]
-        except ValueError as exc:
-            return bad_request("rules", str(exc))
-        ctx.faults.set_rules(rules, append=bool(data.get("append", False)))
-        return {"rules": [r.as_json() for r in ctx.faults.rules()]}
-
-    async def delete_faults() -> Any:
-        ctx.faults.clear()
-        return {"rules": []}
-
-    async def get_tokens() -> Any:
-        now = ctx.clock.time()
-        return {"tokens": [t.public(now) for t in ctx.tokens.list()]}
-
-    async def post_token() -> Any:
-        try:
-            token = ctx.tokens.create()
-        except TokenError as exc:
-            return sandbox_error(409, "tokens", str(exc))
-        return {**token.public(ctx.clock.time()), "secret": token.secret}
-
-    async def delete_token(token_id: str) -> Any:
-        try:
-            ctx.tokens.delete(token_id)
-        except TokenError as exc:
-            return sandbox_error(404, "id", str(exc))
-        return {"deleted": token_id}
-
-    async def get_rate() -> Any:
-        return {"rps": ctx.limiter.rps}
-
-    async def post_rate(request: Request) -> Any:
-        try:
-            data = await request.json()
-        except ValueError:
-            return bad_request("body", 'the body must be JSON like {"rps": 20}')
-        rps = data.get("rps") if isinstance(data, dict) else None
-        if not isinstance(rps, int | float) or isinstance(rps, bool) or not math.isfinite(rps) or rps < 0:
-            return bad_request("rps", f"rps must be a number >= 0 (0 disables), got {rps!r}")
-        ctx.limiter.set_rate(float(rps))
-        ctx.options = dataclasses.replace(ctx.options, rate_limit_rps=float(rps))
-        return {"rps": ctx.limiter.rps}
-
-    async def get_options() -> Any:
-        return _options_json(ctx)
-
-    async def post_options(request: Request) -> Any:
-        try:
-            data = await request.json()
-        except ValueError:
-            return bad_request("body", 'the body must be JSON like {"string_booleans": false}')
-        if not isinstance(data, dict):
-            return bad_request("body", "the body must be a JSON object")
-        changes: dict[str, Any] = {}
-        for key, value in data.items():
-            if key in ("string_booleans", "replace_empty_members_quirk"):
-                if not isinstance(value, bool):
-                    return bad_request(key, f"{key} must be true or false, got {value!r}")
-            elif key == "put_user_status":
-                if value not in (200, 201):
-                    return bad_request(key, f"put_user_status must be 200 or 201, got {value!r}")
-            elif key == "rate_limit_rps":
-                if (
-                    not isinstance(value, int | float)
-                    or isinstance(value, bool)
-                    or not math.isfinite(value)
-                    or value < 0
-                ):
-                    return bad_request(key, f"rate_limit_rps must be a number >= 0 (0 disables), got {value!r}")
-                value = float(value)
-            else:
-                return bad_request(key, f"unknown option {key!r}; options: {sorted(_options_json(ctx))}")
-            changes[key] = value
-        ctx.options = dataclasses.replace(ctx.options, **changes)
-        if "rate_limit_rps" in changes:
-            ctx.limiter.set_rate(changes["rate_limit_rps"])
-        return _options_json(ctx)
-
-    router.add_api_route("/scim/options", get_options, methods=["GET"])
-    router.add_api_route("/scim/options", post_options, methods=["POST"])
-    router.add_api_route("/requests", get_requests, methods=["GET"])
-    router.add_api_route("/requests", clear_requests, methods=["DELETE"])
-    router.add_api_route("/faults", get_faults, methods=["GET"])
-    router.add_api_route("/faults", post_faults, methods=["POST"])
-    router.add_api_route("/faults", delete_faults, methods=["DELETE"])
-    router.add_api_route("/tokens", get_tokens, methods=["GET"])
-    router.add_api_route("/tokens", post_token, methods=["POST"])
-    router.add_api_route("/tokens/{token_id}", delete_token, methods=["DELETE"])
-    router.add_api_route("/rate-limit", get_rate, methods=["GET"])
-    router.add_api_route("/rate-limit", post_rate, methods=["POST"])
-    app.include_router(router)
-
-    def _reset() -> None:
-        ctx.requests.clear()
-        ctx.faults.clear()
-
-    ctx.control.on_reset(_reset)
