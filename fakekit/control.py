@@ -8,6 +8,11 @@
   ``{"clock": true}`` the clock also goes back to where it started (advances undone). When fakes are served
   together the composition root replaces this with one global reset (:meth:`SandboxControl.replace_reset`).
 - ``GET  /_sandbox/state`` → the JSON dump each registered state provider returns, keyed by name.
+- ``GET  /_sandbox/`` → every ``/_sandbox`` route of the app with its methods and summary (JSON; an HTML page with
+  links when a browser asks for ``text/html``).
+- ``GET  /_sandbox/health`` → ``{"status": "ok", "service", "now", "clock"}``.
+- ``GET  /_sandbox/config`` → the sandbox's config dict (what ``jitbox serve --config-out`` writes) when the
+  composition root provides one (:meth:`SandboxControl.provide_config`), else 404.
 
 Bad input answers 400 ``{"error": {"code": "BadRequest", "field": ..., "message": ...}}``, never a 500.
 Fakes add their own routes under ``/_sandbox`` (requests log, faults, tokens) on the same router.
@@ -15,13 +20,15 @@ Fakes add their own routes under ``/_sandbox`` (requests log, faults, tokens) on
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from fakekit.errors import bad_request
+from fakekit.errors import bad_request, sandbox_error
 from fakekit.timefmt import iso_z
 from sim.clock import Clock, ClockError
 from sim.durations import DurationError, parse_duration
@@ -36,8 +43,10 @@ timer (e.g. Entra's 40-minute cycle) for years or move the clock past what a dat
 class SandboxControl:
     """Clock, reset and state endpoints for one fake; ``router`` is the FastAPI router to include."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, service: str = "jitbox fake") -> None:
         self.clock = clock
+        self.service = service
+        self._config: Callable[[], dict[str, Any]] | None = None
         self._resets: list[Callable[[], None]] = []
         self._reset_handler: Callable[[bool], dict[str, Any]] | None = None
         self._states: dict[str, Callable[[], Any]] = {}
@@ -46,6 +55,9 @@ class SandboxControl:
         self.router.add_api_route("/clock/advance", self.advance_clock, methods=["POST"])
         self.router.add_api_route("/reset", self.reset, methods=["POST"])
         self.router.add_api_route("/state", self.state, methods=["GET"])
+        self.router.add_api_route("/", self.index, methods=["GET"], summary="this list of sandbox routes")
+        self.router.add_api_route("/health", self.health, methods=["GET"], summary="liveness, time and clock mode")
+        self.router.add_api_route("/config", self.get_config, methods=["GET"], summary="the sandbox's config dict")
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Register ``hook`` to run on ``POST /_sandbox/reset``."""
@@ -62,6 +74,10 @@ class SandboxControl:
             self.clock.restart()
         for hook in self._resets:
             hook()
+
+    def provide_config(self, provider: Callable[[], dict[str, Any]] | None) -> None:
+        """Answer ``GET /_sandbox/config`` with ``provider()`` (the composition root's config dict)."""
+        self._config = provider
 
     def provide_state(self, name: str, provider: Callable[[], Any]) -> None:
         """Register ``provider`` whose JSON-ready result appears under ``name`` in ``GET /_sandbox/state``."""
@@ -133,9 +149,49 @@ class SandboxControl:
         await run_in_threadpool(self.reset_local, clock)
         return {"reset": True, **self.clock_json()}
 
+    def health(self) -> dict[str, Any]:
+        """``GET /_sandbox/health``."""
+        return {"status": "ok", "service": self.service, "now": iso_z(self.clock.now()), "clock": self.clock.mode}
+
+    def get_config(self) -> Any:
+        """``GET /_sandbox/config``: the config dict, or 404 when this fake runs without the composition root."""
+        if self._config is None:
+            return sandbox_error(404, None, "no sandbox config here: this fake was started without jitbox serve")
+        return self._config()
+
+    def index(self, request: Request) -> Any:
+        """``GET /_sandbox/``: the app's sandbox routes (JSON, or HTML for a browser)."""
+        routes = []
+        for path, operations in request.app.openapi().get("paths", {}).items():
+            if path.startswith("/_sandbox"):
+                methods = sorted(m.upper() for m in operations)
+                summary = next((str(op.get("summary", "")) for op in operations.values()), "")
+                routes.append({"path": path, "methods": methods, "summary": summary})
+        routes.sort(key=lambda r: (r["path"], r["methods"]))
+        body = {"service": self.service, "now": iso_z(self.clock.now()), "clock": self.clock.mode, "routes": routes}
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(_index_html(body, str(request.base_url).rstrip("/")))
+        return body
+
     def state(self) -> dict[str, Any]:
         """``GET /_sandbox/state``: every registered provider's dump."""
         return {"clock": self.clock_json(), **{name: provider() for name, provider in self._states.items()}}
+
+
+def _index_html(body: dict[str, Any], base: str) -> str:
+    rows = []
+    for r in body["routes"]:
+        path = html.escape(r["path"])
+        link = f'<a href="{base}{path}">{path}</a>' if "GET" in r["methods"] and "{" not in r["path"] else path
+        rows.append(f"<tr><td>{', '.join(r['methods'])}</td><td>{link}</td><td>{html.escape(r['summary'])}</td></tr>")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>jitbox sandbox</title></head><body>"
+        f"<h1>{html.escape(body['service'])}: sandbox routes</h1>"
+        f"<p>now {html.escape(body['now'])} (clock {html.escape(body['clock'])})</p>"
+        "<table border='1' cellpadding='4'><tr><th>methods</th><th>path</th><th>what</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
 
 
 async def _run_blocking(fn: Callable[[float], int], arg: float) -> int:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from typing import Any
 
-__all__ = ["iso_z"]
+__all__ = ["TIME_KEYS", "iso_z", "with_iso_times"]
+
+TIME_KEYS = frozenset(
+    {"at", "signin", "end", "start", "launch", "expiration", "effective_end", "before", "from", "origin",
+     "next_cycle", "ended_at", "created", "due", "last_cycle", "requested_at"}
+)  # fmt: skip
+"""Keys that hold instants (Unix seconds) in sandbox responses; :func:`with_iso_times` adds ``<key>_iso``."""
 
 
 def iso_z(when: datetime, timespec: str = "auto") -> str:
@@ -14,3 +22,25 @@ def iso_z(when: datetime, timespec: str = "auto") -> str:
     """
     aware = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     return aware.isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def with_iso_times(value: Any) -> Any:
+    """Return ``value`` with an ISO 8601 ``<key>_iso`` next to every instant held as Unix seconds under one of
+    :data:`TIME_KEYS` (recursively; the numeric field stays for arithmetic)."""
+    if isinstance(value, list):
+        return [with_iso_times(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out[key] = with_iso_times(item)
+        if (
+            key in TIME_KEYS
+            and isinstance(item, int | float)
+            and not isinstance(item, bool)
+            and math.isfinite(item)
+            and 0 <= item < 253402300800  # year 9999
+            and f"{key}_iso" not in value
+        ):
+            out[f"{key}_iso"] = iso_z(datetime.fromtimestamp(item, tz=UTC))
+    return out

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from jitbox import cli_bound, cli_check, cli_run, cli_serve, cli_sweep
+from jitbox import cli_bound, cli_check, cli_env, cli_run, cli_serve, cli_sweep
 from sim.settings import SettingsError
 
 __all__ = ["app", "main"]
@@ -31,7 +31,7 @@ def _root() -> None:
     """Simulate and sandbox just-in-time AWS access: Entra PIM for Groups → SCIM → IAM Identity Center."""
 
 
-for _module in (cli_bound, cli_run, cli_check, cli_sweep, cli_serve):
+for _module in (cli_bound, cli_run, cli_check, cli_sweep, cli_serve, cli_env):
     _module.register(app)
 
 

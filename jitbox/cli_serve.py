@@ -142,14 +142,32 @@ def serve(
     typer.echo("stopped.")
 
 
+_SHOWN = ("clock", "now", "world", "world_file", "scim_url", "scim_token", "scim_sandbox_url", "tenant_id")
+
+
 def _print_config(cfg: dict[str, Any]) -> None:
-    typer.echo(f"clock        {cfg.get('clock')}")
-    typer.echo(f"SCIM URL     {cfg['scim_url']}")
-    typer.echo(f"SCIM token   {cfg['scim_token']}")
-    typer.echo(f"sandbox      {cfg['scim_sandbox_url']}")
+    """Print the banner: world, clock, endpoints, tokens, seeded users and how to get the environment."""
+    typer.echo(f"jitbox sandbox — world {cfg.get('world', '-')} ({cfg.get('world_file', 'none')})")
+    typer.echo(f"clock                  {cfg.get('clock')} at {cfg.get('now')}")
+    typer.echo(f"SCIM URL               {cfg['scim_url']}")
+    typer.echo(f"SCIM token             {cfg['scim_token']}")
+    typer.echo(f"sandbox                {cfg['scim_sandbox_url']}")
     for key, value in cfg.items():
-        if key not in ("clock", "scim_url", "scim_token", "scim_sandbox_url", "tenant_id") and isinstance(value, str):
+        if key not in _SHOWN and isinstance(value, str):
             typer.echo(f"{key:<22} {value}")
+    tokens = cfg.get("graph_tokens") or {}
+    if tokens:
+        typer.echo("Graph tokens (Authorization: Bearer ...):")
+        for name, token in tokens.items():
+            typer.echo(f"  {name:<20} {token}")
+    users = cfg.get("seeded_users") or []
+    if users:
+        typer.echo("seeded users:")
+        for u in users:
+            role = " (admin)" if u.get("admin") else ""
+            typer.echo(f"  {u.get('name', ''):<20} {u.get('userPrincipalName', '')}  {u.get('displayName', '')}{role}")
+    base = str(cfg["scim_sandbox_url"]).removesuffix("/_sandbox/")
+    typer.echo(f'environment for boto3 / the AWS CLI: eval "$(jitbox env --url {base})"')
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -215,6 +215,7 @@ def serve_entra(sandbox: RunningSandbox) -> None:
     sandbox.on_reset(reseed, pause=pause)
     for control in (sandbox.idc.control, app.state.control):
         control.replace_reset(sandbox.reset)
+        control.provide_config(sandbox.config)
 
     def config() -> dict[str, Any]:
         return {
@@ -290,6 +291,7 @@ def start_sandbox(
             world=world if isinstance(world, World) else None,
         )  # fmt: skip
         sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
+        sandbox.idc.control.provide_config(sandbox.config)
         clock.start()
         for extend in [serve_entra] if extensions is None else extensions:
             extend(sandbox)

@@ -69,7 +69,7 @@ def create_app(
     tenant = Tenant(clock, settings, seed)
     target = ScimTarget(scim_url, scim_token or "") if scim_url is not None else None
     life = _Lifecycle(app, tenant, DEFAULT_WORLD if world is None else world, target, scim_client, engine_options)
-    control = SandboxControl(clock)
+    control = SandboxControl(clock, "jitbox fake Microsoft Entra")
     app.state.entra = tenant
     app.state.control = control
     app.state.start_provisioning = life.start_jobs

@@ -148,7 +148,7 @@ def create_app(
         journal.put("meta", "tenant_id", f'"{tenant_id}"')
     if not tokens.list():
         tokens.create(token_secret)
-    control = SandboxControl(clock)
+    control = SandboxControl(clock, "jitbox fake IAM Identity Center")
     opts = options or ScimOptions()
     ctx = IdcContext(
         clock=clock,

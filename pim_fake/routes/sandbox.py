@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from fakekit.timefmt import with_iso_times
 from pim_fake.errors import bad_request
 from pim_fake.provisioning import ScimTarget
 from pim_fake.routes.deps import JsonBody, TenantDep
@@ -49,7 +50,7 @@ def mint(body: JsonBody, tenant: TenantDep) -> Any:
 @router.get("/provisioning")
 def provisioning(tenant: TenantDep) -> Any:
     """Return each provisioning job's state (as in ``/_sandbox/state``)."""
-    return tenant.snapshot()["provisioning"]
+    return with_iso_times(tenant.snapshot()["provisioning"])
 
 
 @router.post("/provisioning/target")

@@ -45,6 +45,7 @@ def aws_config(base_url: str, identity_store_id: str, instance_arn: str) -> dict
     """Return the config fields for boto3: ``aws_endpoint_url`` and the environment variables to export."""
     url = base_url.rstrip("/")
     env = {
+        "AWS_ENDPOINT_URL": url,
         "AWS_ENDPOINT_URL_IDENTITYSTORE": url,
         "AWS_ENDPOINT_URL_SSO_ADMIN": url,
         "AWS_ENDPOINT_URL_SSO": url,

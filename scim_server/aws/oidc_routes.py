@@ -3,11 +3,13 @@ flow's browser step ``POST /_sandbox/aws/device/approve`` (:mod:`scim_server.aws
 
 from __future__ import annotations
 
+import html
+import urllib.parse
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from .errors import AwsError
 from .http import AwsServices, aws_services, json_body, locked, rest_error, sandbox_error, user_id_from_body
@@ -52,14 +54,54 @@ async def create_token(request: Request, services: Services) -> Response:
     return await _oidc_call(services, request, services.device.create_token)
 
 
-@router.post("/_sandbox/aws/device/approve", tags=["sandbox"])
+@router.post("/_sandbox/aws/device/approve", tags=["sandbox"], summary="approve a device login (aws sso login)")
 async def approve_device(request: Request, services: Services) -> Response:
-    """The browser step of ``aws sso login``: ``{"user_code", "user_id" | "user_name"}`` (or ``?user_code=``)."""
+    """The browser step of ``aws sso login``: ``{"user_code", "user_id" | "user_name"}`` (or ``?user_code=``); the
+    page's HTML form posts ``user_code`` and ``user_name`` form-encoded and gets a page back."""
     plane = services.plane
+    is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
     try:
-        body = await json_body(request)
+        if is_form:
+            fields = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+            body: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
+        else:
+            body = await json_body(request)
         code = body.get("user_code") or request.query_params.get("user_code")
         result = await locked(plane, lambda: services.device.approve(code, user_id_from_body(plane, body)))
     except AwsError as err:
+        if is_form:
+            return HTMLResponse(_page("Not approved", f"<p>{html.escape(err.message)}</p>"), status_code=err.status)
         return sandbox_error(err)
+    if is_form:
+        text = (
+            f"<p>Approved: user code {html.escape(str(code))}. Return to the terminal; the CLI now gets its token.</p>"
+        )
+        return HTMLResponse(_page("Approved", text))
     return JSONResponse(result)
+
+
+@router.get("/_sandbox/aws/device/approve", tags=["sandbox"], summary="the approval page a browser opens")
+async def approve_device_page(request: Request, services: Services) -> Response:
+    """``verificationUriComplete`` in a browser: a page naming the user code with a user picker and Approve."""
+    code = request.query_params.get("user_code", "")
+    store = getattr(services.plane.directory, "store", None)
+    names: list[str] = []
+    if store is not None:
+        with store.lock:
+            names = sorted(str(store.get_user(uid).get("userName", "")) for uid in store.user_ids())
+    options = "".join(f'<option value="{html.escape(n)}">{html.escape(n)}</option>' for n in names)
+    form = (
+        '<form method="post" action="/_sandbox/aws/device/approve">'
+        f'<p>User code: <input name="user_code" value="{html.escape(code)}"></p>'
+        f'<p>Sign in as: <select name="user_name">{options}</select></p>'
+        '<p><button type="submit">Approve</button></p></form>'
+    )
+    return HTMLResponse(_page("Authorize request", form))
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>jitbox: {html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}<p><small>jitbox sandbox: the AWS access portal's device "
+        "authorization step (aws sso login)</small></p></body></html>"
+    )

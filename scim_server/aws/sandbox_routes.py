@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
+from fakekit.timefmt import with_iso_times
+
 from .errors import AwsError, validation
 from .http import access_plane, json_body, locked, parse_time, sandbox_error, user_id_from_body
 from .plane import AccessPlane
@@ -36,7 +38,7 @@ async def _call(plane: AccessPlane, request: Request | None, fn: Callable[[dict[
         result = await locked(plane, lambda: fn(body))
     except AwsError as err:
         return sandbox_error(err)
-    return JSONResponse(result)
+    return JSONResponse(with_iso_times(result))
 
 
 def _at(plane: AccessPlane, raw: str | None) -> float:
