@@ -80,6 +80,11 @@ class Instance:
             "Status": "ACTIVE",
         }
 
+    def describe_json(self) -> dict[str, Any]:
+        """Return the ``DescribeInstance`` output: the ListInstances fields plus ``IdentityStoreArn`` [BC-ssoadmin]."""
+        store_arn = f"arn:aws:identitystore::{self.owner_account_id}:identitystore/{self.identity_store_id}"
+        return {**self.to_json(), "IdentityStoreArn": store_arn}
+
 
 class InstanceSettings:
     """The instance's timing settings and UNCONFIRMED switches; :meth:`restore` brings back the initial ones."""

@@ -1,5 +1,13 @@
 """Permission sets: name, description, relay state and SessionDuration (PT1H default, PT1H–PT12H)
-[UG23-howto][BC-ssoadmin]; a new SessionDuration applies to role sessions launched afterwards."""
+[UG23-howto][BC-ssoadmin]; a new SessionDuration applies to role sessions launched afterwards.
+
+Policies: AWS managed policies by ARN (``arn:aws:iam::aws:policy/NAME``, the botocore pattern) and one inline policy
+document (1 inline policy, at most 32,768 characters of which at most 10,240 non-whitespace [UG-limits][BC-ssoadmin]).
+The fake stores the policies and answers them back; it does not evaluate them. Attaching a policy that is already
+attached is a ``ConflictException``, detaching one that is not attached a ``ResourceNotFoundException``, and the
+inline policy of a permission set that has none reads as ``""`` (all three UNCONFIRMED: AWS documents the error
+classes per operation [BC-ssoadmin], not which case raises which).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +28,15 @@ from .instance import Instance
 __all__ = ["PermissionSet", "PermissionSets", "parse_session_duration"]
 
 _PS_NAME = re.compile(r"[\w+=,.@-]{1,32}")
-_MANAGED_POLICY = re.compile(r"arn:aws[\w-]*:iam::aws:policy/[\w+=,.@/-]{1,128}")
+MANAGED_POLICY_ARN = re.compile(
+    r"arn:aws(-[a-z]{1,5}){0,3}:iam::aws:policy((/[A-Za-z0-9.,+@=_-]+)*)/([A-Za-z0-9.,+=@_-]+)"
+)
+"""The ``ManagedPolicyArn`` pattern of botocore's sso-admin model (20–2048 characters) [BC-ssoadmin]."""
+INLINE_POLICY_MAX = 32768
+"""Inline policy document: at most 32,768 characters [UG-limits][BC-ssoadmin] ..."""
+INLINE_POLICY_MAX_NON_WHITESPACE = 10240
+"""... of which at most 10,240 non-whitespace [UG-limits]."""
+_POLICY_CHARS = re.compile(r"[\t\n\r\x20-\xff]+")
 
 
 @dataclass
@@ -36,9 +52,13 @@ class PermissionSet:
     created: float
     provisioned_accounts: set[str] = field(default_factory=set)
     managed_policies: list[str] = field(default_factory=list)
-    """ARNs of the AWS managed policies attached (AttachManagedPolicyToPermissionSet) [BC-ssoadmin]."""
+    """ARNs of the attached AWS managed policies, in attach order (AttachManagedPolicyToPermissionSet)."""
     inline_policy: str | None = None
-    """The inline policy document, JSON text (PutInlinePolicyToPermissionSet) [BC-ssoadmin]."""
+    """The inline policy document as sent (PutInlinePolicyToPermissionSet), or None."""
+
+    def managed_policies_json(self) -> list[dict[str, str]]:
+        """Return the ``AttachedManagedPolicy`` list: ``{"Name", "Arn"}`` per policy [BC-ssoadmin]."""
+        return [{"Name": arn.rsplit("/", 1)[1], "Arn": arn} for arn in self.managed_policies]
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``PermissionSet`` shape of sso-admin [BC-ssoadmin]."""
@@ -72,6 +92,44 @@ def parse_session_duration(text: Any, field_name: str = "SessionDuration") -> fl
     if seconds > high:
         raise validation(f"{field_name} {text} exceeds the maximum of PT{int(high // 3600)}H (12 hours)")
     return seconds
+
+
+def check_managed_policy_arn(policy_arn: Any) -> str:
+    """Return ``policy_arn`` if it is an AWS managed policy ARN (botocore's pattern, 20–2048 characters)
+    [BC-ssoadmin]; raise ``ValidationException`` naming ``ManagedPolicyArn`` otherwise."""
+    if (
+        not isinstance(policy_arn, str)
+        or not 20 <= len(policy_arn) <= 2048
+        or not MANAGED_POLICY_ARN.fullmatch(policy_arn)
+    ):
+        raise validation(
+            f"ManagedPolicyArn {policy_arn!r} must be an AWS managed policy ARN such as "
+            "arn:aws:iam::aws:policy/AmazonEC2FullAccess"
+        )
+    return policy_arn
+
+
+def check_inline_policy(document: Any) -> str:
+    """Return ``document`` if it is a JSON policy document within the inline policy limits [UG-limits][BC-ssoadmin];
+    raise ``ValidationException`` naming ``InlinePolicy`` and the limit it breaks otherwise."""
+    if not isinstance(document, str) or not document:
+        raise validation("InlinePolicy is required: a JSON policy document as a string")
+    if len(document) > INLINE_POLICY_MAX:
+        raise validation(f"InlinePolicy has {len(document)} characters; the maximum is {INLINE_POLICY_MAX}")
+    solid = sum(1 for ch in document if not ch.isspace())
+    if solid > INLINE_POLICY_MAX_NON_WHITESPACE:
+        raise validation(
+            f"InlinePolicy has {solid} non-whitespace characters; the maximum is {INLINE_POLICY_MAX_NON_WHITESPACE}"
+        )
+    if not _POLICY_CHARS.fullmatch(document):
+        raise validation("InlinePolicy may only hold tab, newline, carriage return and characters U+0020-U+00FF")
+    try:
+        parsed = json.loads(document)
+    except ValueError as exc:
+        raise validation(f"InlinePolicy is not valid JSON: {exc}") from None
+    if not isinstance(parsed, dict) or "Statement" not in parsed:
+        raise validation('InlinePolicy must be a JSON object with a "Statement"')
+    return document
 
 
 def _check_description(description: Any) -> None:
@@ -169,39 +227,43 @@ class PermissionSets(Mapping[str, PermissionSet]):
             ps.session_duration, ps.session_seconds = str(session_duration), seconds
         self._changed()
 
-    def attach_managed_policy(self, arn: Any, policy_arn: Any) -> None:
-        """Attach an AWS managed policy (``arn:aws:iam::aws:policy/NAME``) [BC-ssoadmin]; ConflictException when it
-        is already attached."""
-        ps = self.get_checked(arn)
-        if not isinstance(policy_arn, str) or not _MANAGED_POLICY.fullmatch(policy_arn):
-            raise validation(
-                f"ManagedPolicyArn {policy_arn!r} must look like arn:aws:iam::aws:policy/AmazonEC2FullAccess"
-            )
-        if policy_arn in ps.managed_policies:
-            raise conflict(f"Managed policy {policy_arn} is already attached to {ps.arn}")
-        ps.managed_policies.append(policy_arn)
-        self._changed()
-
-    def put_inline_policy(self, arn: Any, document: Any) -> None:
-        """Set the inline policy (a JSON policy document with a ``Statement``, 1-32768 characters) [BC-ssoadmin]."""
-        ps = self.get_checked(arn)
-        if not isinstance(document, str) or not 1 <= len(document) <= 32768:
-            raise validation("InlinePolicy must be a JSON policy document of 1-32768 characters")
-        try:
-            parsed = json.loads(document)
-        except ValueError:
-            raise validation("InlinePolicy is not valid JSON") from None
-        if not isinstance(parsed, dict) or "Statement" not in parsed:
-            raise validation('InlinePolicy must be a JSON object with a "Statement"')
-        ps.inline_policy = document
-        self._changed()
-
     def delete(self, arn: Any) -> None:
         """Delete a permission set; refused with ConflictException while account assignments use it."""
         ps = self.get_checked(arn)
         if self._in_use(ps.arn):
             raise conflict(f"Permission set {ps.arn} is assigned to accounts; delete the account assignments first")
         del self._items[ps.arn]
+        self._changed()
+
+    # --- policies ------------------------------------------------------------------------------------------
+    def attach_managed_policy(self, arn: Any, policy_arn: Any) -> None:
+        """Attach an AWS managed policy; ConflictException when it is already attached (UNCONFIRMED which error)."""
+        ps = self.get_checked(arn)
+        policy = check_managed_policy_arn(policy_arn)
+        if policy in ps.managed_policies:
+            raise conflict(f"Managed policy {policy} is already attached to permission set {ps.arn}")
+        ps.managed_policies.append(policy)
+        self._changed()
+
+    def detach_managed_policy(self, arn: Any, policy_arn: Any) -> None:
+        """Detach an AWS managed policy; ResourceNotFoundException when it is not attached (UNCONFIRMED)."""
+        ps = self.get_checked(arn)
+        policy = check_managed_policy_arn(policy_arn)
+        if policy not in ps.managed_policies:
+            raise not_found(f"Managed policy {policy} is not attached to permission set {ps.arn}")
+        ps.managed_policies.remove(policy)
+        self._changed()
+
+    def put_inline_policy(self, arn: Any, document: Any) -> None:
+        """Set (or replace) the one inline policy of a permission set [UG-limits][BC-ssoadmin]."""
+        ps = self.get_checked(arn)
+        ps.inline_policy = check_inline_policy(document)
+        self._changed()
+
+    def delete_inline_policy(self, arn: Any) -> None:
+        """Remove the inline policy of a permission set (nothing to remove is not an error; UNCONFIRMED)."""
+        ps = self.get_checked(arn)
+        ps.inline_policy = None
         self._changed()
 
     def to_state(self) -> list[dict[str, Any]]:

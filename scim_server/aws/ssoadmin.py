@@ -40,12 +40,29 @@ class SsoAdminApi:
             "ListAccountAssignmentsForPrincipal": self.list_account_assignments_for_principal,
             "ProvisionPermissionSet": self.provision_permission_set,
             "DescribePermissionSetProvisioningStatus": self.describe_provisioning_status,
+            "DescribeInstance": self.describe_instance,
+            "AttachManagedPolicyToPermissionSet": self.attach_managed_policy,
+            "DetachManagedPolicyFromPermissionSet": self.detach_managed_policy,
+            "ListManagedPoliciesInPermissionSet": self.list_managed_policies,
+            "PutInlinePolicyToPermissionSet": self.put_inline_policy,
+            "GetInlinePolicyForPermissionSet": self.get_inline_policy,
+            "DeleteInlinePolicyFromPermissionSet": self.delete_inline_policy,
         }
 
     def list_instances(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListInstances``: the one instance of this sandbox [BC-ssoadmin]."""
         page, token = paginate([self.plane.instance.to_json()], body, max_cap=100)
         return {"Instances": page, **token}
+
+    def describe_instance(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DescribeInstance``; the model lists no ResourceNotFoundException for it, so an unknown ARN is a
+        ``ValidationException`` naming this sandbox's instance [BC-ssoadmin]."""
+        arn = body.get("InstanceArn")
+        if arn != self.plane.instance.instance_arn:
+            raise validation(
+                f"InstanceArn {arn!r} is not an instance of this sandbox; use {self.plane.instance.instance_arn}"
+            )
+        return self.plane.instance.describe_json()
 
     def create_permission_set(self, body: dict[str, Any]) -> dict[str, Any]:
         """``CreatePermissionSet``; SessionDuration PT1H–PT12H else ValidationException [UG23-howto]."""
@@ -80,6 +97,45 @@ class SsoAdminApi:
         page, token = paginate(list(self.plane.permission_sets), body, max_cap=100)
         return {"PermissionSets": page, **token}
 
+    # --- policies ----------------------------------------------------------------------------------------
+    def attach_managed_policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``AttachManagedPolicyToPermissionSet`` → ``{}`` [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.attach_managed_policy(body.get("PermissionSetArn"), body.get("ManagedPolicyArn"))
+        return {}
+
+    def detach_managed_policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DetachManagedPolicyFromPermissionSet`` → ``{}`` [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.detach_managed_policy(body.get("PermissionSetArn"), body.get("ManagedPolicyArn"))
+        return {}
+
+    def list_managed_policies(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``ListManagedPoliciesInPermissionSet`` → ``AttachedManagedPolicies[{Name, Arn}]`` [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        ps = self.plane.permission_sets.get_checked(body.get("PermissionSetArn"))
+        page, token = paginate(ps.managed_policies_json(), body, max_cap=100)
+        return {"AttachedManagedPolicies": page, **token}
+
+    def put_inline_policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``PutInlinePolicyToPermissionSet`` → ``{}`` [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.put_inline_policy(body.get("PermissionSetArn"), body.get("InlinePolicy"))
+        return {}
+
+    def get_inline_policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``GetInlinePolicyForPermissionSet`` → ``InlinePolicy`` (``""`` when none; UNCONFIRMED) [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        ps = self.plane.permission_sets.get_checked(body.get("PermissionSetArn"))
+        return {"InlinePolicy": ps.inline_policy or ""}
+
+    def delete_inline_policy(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``DeleteInlinePolicyFromPermissionSet`` → ``{}`` [BC-ssoadmin]."""
+        self.plane.instance.check(body.get("InstanceArn"))
+        self.plane.permission_sets.delete_inline_policy(body.get("PermissionSetArn"))
+        return {}
+
+    # --- account assignments -----------------------------------------------------------------------------
     def _assignment_args(self, body: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
         self.plane.instance.check(body.get("InstanceArn"))
         return (
