@@ -1,5 +1,8 @@
 """The ``identitystore`` JSON 1.1 API (``AWSIdentityStore.*``) over the same store the SCIM endpoint serves.
 
+Reads and memberships are here; user and group writes (Create/Update/DeleteUser, Create/Update/DeleteGroup) and the
+``Revision`` / ``UserArn`` / ``GroupArn`` every user and group carries are :mod:`scim_server.aws.identitystore_writes`.
+
 Shapes and error members follow botocore's identitystore model [BC-ids]; the SCIM → identitystore mapping of users,
 groups and memberships is :mod:`scim_server.aws.identitystore_shapes`. Writes (CreateGroupMembership,
 DeleteGroupMembership) go through :class:`scim_server.store.Store`, so the SCIM endpoint and the access plane see
@@ -15,6 +18,7 @@ from scim_server.store import Store
 
 from .errors import conflict, not_found, validation
 from .identitystore_shapes import SCIM_ISSUER, group_json, membership_id, membership_json, user_json
+from .identitystore_writes import IdentityStoreWrites
 from .pagination import paginate
 
 __all__ = ["IdentityStoreApi"]
@@ -43,9 +47,11 @@ class IdentityStoreApi:
             "DeleteGroupMembership": self.delete_group_membership,
             "DescribeGroupMembership": self.describe_group_membership,
         }
+        self.writes = IdentityStoreWrites(self)
+        self.operations.update(self.writes.operations)
 
     # --- helpers ---------------------------------------------------------------------------------------
-    def _check_store(self, body: dict[str, Any]) -> str:
+    def check_store(self, body: dict[str, Any]) -> str:
         sid = body.get("IdentityStoreId")
         if not isinstance(sid, str) or not sid:
             raise validation("IdentityStoreId is required")
@@ -57,7 +63,7 @@ class IdentityStoreApi:
             )
         return sid
 
-    def _id(self, body: dict[str, Any], name: str) -> str:
+    def resource_id(self, body: dict[str, Any], name: str) -> str:
         value = body.get(name)
         if not isinstance(value, str) or not 1 <= len(value) <= 47:
             raise validation(f"{name} must be a string of 1-47 characters, got {value!r}")
@@ -70,13 +76,13 @@ class IdentityStoreApi:
         user_id: str = member["UserId"]
         return user_id
 
-    def _user(self, user_id: str) -> dict[str, Any]:
+    def user(self, user_id: str) -> dict[str, Any]:
         try:
             return self.store.get_user(user_id)
         except NotFound:
             raise not_found(f"USER not found: {user_id}", ResourceType="USER", ResourceId=user_id) from None
 
-    def _group(self, group_id: str) -> dict[str, Any]:
+    def group(self, group_id: str) -> dict[str, Any]:
         try:
             return self.store.get_group(group_id)
         except NotFound:
@@ -89,6 +95,12 @@ class IdentityStoreApi:
                     if membership_id(group_id, user_id) == mid:
                         return group_id, user_id
         raise not_found(f"GROUP_MEMBERSHIP not found: {mid}", ResourceType="GROUP_MEMBERSHIP", ResourceId=mid)
+
+    def _user_json(self, sid: str, user_id: str) -> dict[str, Any]:
+        return {**user_json(sid, self.user(user_id)), **self.writes.stamp("user", user_id)}
+
+    def _group_json(self, sid: str, group_id: str) -> dict[str, Any]:
+        return {**group_json(sid, self.group(group_id)), **self.writes.stamp("group", group_id)}
 
     def _filter(self, body: dict[str, Any], allowed: dict[str, str]) -> tuple[str, str] | None:
         filters = body.get("Filters")
@@ -105,7 +117,7 @@ class IdentityStoreApi:
     # --- users and groups ------------------------------------------------------------------------------
     def list_users(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListUsers`` (with the deprecated one-entry ``Filters`` on UserName) [BC-ids][AWS-ids-listusers]."""
-        sid = self._check_store(body)
+        sid = self.check_store(body)
         flt = self._filter(body, {"username": "UserName"})
         if flt is not None:
             uid = self.store.user_id_by_name(flt[1])
@@ -113,11 +125,11 @@ class IdentityStoreApi:
         else:
             ids = self.store.user_ids()
         page, token = paginate(ids, body, max_cap=100)
-        return {"Users": [user_json(sid, self._user(u)) for u in page], **token}
+        return {"Users": [self._user_json(sid, u) for u in page], **token}
 
     def list_groups(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListGroups`` (with the deprecated one-entry ``Filters`` on DisplayName) [BC-ids]."""
-        sid = self._check_store(body)
+        sid = self.check_store(body)
         flt = self._filter(body, {"displayname": "DisplayName"})
         if flt is not None:
             gid = self.store.group_id_by_name(flt[1])
@@ -125,17 +137,17 @@ class IdentityStoreApi:
         else:
             ids = self.store.group_ids()
         page, token = paginate(ids, body, max_cap=100)
-        return {"Groups": [group_json(sid, self._group(g)) for g in page], **token}
+        return {"Groups": [self._group_json(sid, g) for g in page], **token}
 
     def describe_user(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeUser`` [BC-ids]."""
-        sid = self._check_store(body)
-        return user_json(sid, self._user(self._id(body, "UserId")))
+        sid = self.check_store(body)
+        return self._user_json(sid, self.resource_id(body, "UserId"))
 
     def describe_group(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeGroup`` [BC-ids]."""
-        sid = self._check_store(body)
-        return group_json(sid, self._group(self._id(body, "GroupId")))
+        sid = self.check_store(body)
+        return self._group_json(sid, self.resource_id(body, "GroupId"))
 
     def _alternate(self, body: dict[str, Any]) -> tuple[str, str, str]:
         alt = body.get("AlternateIdentifier")
@@ -182,7 +194,7 @@ class IdentityStoreApi:
         hint: str,
     ) -> dict[str, Any]:
         """Resolve an ``AlternateIdentifier`` (an ExternalId only under our SCIM issuer) to ``{id_key: id}``."""
-        sid = self._check_store(body)
+        sid = self.check_store(body)
         kind, label, value = self._alternate(body)
         if kind == "externalid":
             rid = by_external_id(value) if label == SCIM_ISSUER else None
@@ -197,33 +209,33 @@ class IdentityStoreApi:
     # --- memberships -----------------------------------------------------------------------------------
     def list_group_memberships(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListGroupMemberships`` of one group [BC-ids]."""
-        sid = self._check_store(body)
-        group_id = self._id(body, "GroupId")
-        self._group(group_id)
+        sid = self.check_store(body)
+        group_id = self.resource_id(body, "GroupId")
+        self.group(group_id)
         page, token = paginate(self.store.member_ids(group_id), body, max_cap=100)
         return {"GroupMemberships": [membership_json(sid, group_id, u) for u in page], **token}
 
     def list_group_memberships_for_member(self, body: dict[str, Any]) -> dict[str, Any]:
         """``ListGroupMembershipsForMember`` of one user [BC-ids]."""
-        sid = self._check_store(body)
+        sid = self.check_store(body)
         user_id = self._member_user(body)
-        self._user(user_id)
+        self.user(user_id)
         page, token = paginate(self.store.group_ids_of(user_id), body, max_cap=100)
         return {"GroupMemberships": [membership_json(sid, g, user_id) for g in page], **token}
 
     def is_member_in_groups(self, body: dict[str, Any]) -> dict[str, Any]:
         """``IsMemberInGroups`` for 1–100 groups [BC-ids]."""
-        self._check_store(body)
+        self.check_store(body)
         user_id = self._member_user(body)
         group_ids = body.get("GroupIds")
         if not isinstance(group_ids, list) or not 1 <= len(group_ids) <= 100:
             raise validation("GroupIds must list 1-100 group ids")
-        self._user(user_id)
+        self.user(user_id)
         results = []
         for gid in group_ids:
             if not isinstance(gid, str):
                 raise validation("GroupIds must be strings")
-            self._group(gid)
+            self.group(gid)
             results.append(
                 {
                     "GroupId": gid,
@@ -235,11 +247,11 @@ class IdentityStoreApi:
 
     def get_group_membership_id(self, body: dict[str, Any]) -> dict[str, Any]:
         """``GetGroupMembershipId``; ResourceNotFoundException (GROUP_MEMBERSHIP) when not a member [BC-ids]."""
-        sid = self._check_store(body)
-        group_id = self._id(body, "GroupId")
+        sid = self.check_store(body)
+        group_id = self.resource_id(body, "GroupId")
         user_id = self._member_user(body)
-        self._group(group_id)
-        self._user(user_id)
+        self.group(group_id)
+        self.user(user_id)
         if not self.store.is_member(group_id, user_id):
             raise not_found(
                 f"GROUP_MEMBERSHIP not found: user {user_id} is not a member of group {group_id}",
@@ -250,18 +262,18 @@ class IdentityStoreApi:
 
     def describe_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeGroupMembership`` [BC-ids]."""
-        sid = self._check_store(body)
-        group_id, user_id = self._find_membership(self._id(body, "MembershipId"))
+        sid = self.check_store(body)
+        group_id, user_id = self._find_membership(self.resource_id(body, "MembershipId"))
         return membership_json(sid, group_id, user_id)
 
     def create_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``CreateGroupMembership``; an existing membership is a ConflictException [BC-ids]."""
-        sid = self._check_store(body)
-        group_id = self._id(body, "GroupId")
+        sid = self.check_store(body)
+        group_id = self.resource_id(body, "GroupId")
         user_id = self._member_user(body)
         with self.store.lock:
-            self._group(group_id)
-            self._user(user_id)
+            self.group(group_id)
+            self.user(user_id)
             if self.store.is_member(group_id, user_id):
                 raise conflict(
                     f"User {user_id} is already a member of group {group_id}", Reason="UNIQUENESS_CONSTRAINT_VIOLATION"
@@ -271,8 +283,8 @@ class IdentityStoreApi:
 
     def delete_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DeleteGroupMembership`` by MembershipId [BC-ids]."""
-        self._check_store(body)
+        self.check_store(body)
         with self.store.lock:
-            group_id, user_id = self._find_membership(self._id(body, "MembershipId"))
+            group_id, user_id = self._find_membership(self.resource_id(body, "MembershipId"))
             self.store.remove_members(group_id, [user_id])
         return {}
