@@ -116,13 +116,15 @@ def test_entra_user_names_come_from_the_local_part_only() -> None:
 
 
 def test_unserved_identitystore_operation_lists_the_served_ones(sandbox: TestClient) -> None:
-    # boto3's identitystore.create_user: users come from SCIM here, so the message must say what is served
+    # boto3's identitystore.update_identity_store is not served (CreateUser was, until issue 12 added it), so the
+    # message must say what is served
     resp = sandbox.post(
-        "/", content="{}", headers={"X-Amz-Target": "AWSIdentityStore.CreateUser", "Content-Type": JSON11}
+        "/", content="{}", headers={"X-Amz-Target": "AWSIdentityStore.UpdateIdentityStore", "Content-Type": JSON11}
     )
     assert resp.status_code == 400 and resp.json()["__type"] == "UnknownOperationException"
     message = resp.json()["Message"]
-    assert "'AWSIdentityStore.CreateUser'" in message and "ListUsers" in message and "AWSIdentityStore.*" not in message
+    assert "'AWSIdentityStore.UpdateIdentityStore'" in message and "CreateUser" in message
+    assert "AWSIdentityStore.*" not in message
 
 
 @pytest.mark.parametrize("spec", ["scaled:inf", "scaled:1e308", "scaled:0"])
