@@ -202,14 +202,6 @@ class AccessPlane:
         """Update a permission set (:meth:`PermissionSets.update`)."""
         self.permission_sets.update(arn, description, session_duration, relay_state)
 
-    def attach_managed_policy(self, arn: Any, policy_arn: Any) -> None:
-        """Attach an AWS managed policy to a permission set (:meth:`PermissionSets.attach_managed_policy`)."""
-        self.permission_sets.attach_managed_policy(arn, policy_arn)
-
-    def put_inline_policy(self, arn: Any, document: Any) -> None:
-        """Set a permission set's inline policy (:meth:`PermissionSets.put_inline_policy`)."""
-        self.permission_sets.put_inline_policy(arn, document)
-
     def create_account_assignment(
         self, target_id: Any, target_type: Any, ps_arn: Any, principal_type: Any, principal_id: Any
     ) -> OperationStatus:
