@@ -1,7 +1,7 @@
 """identitystore writes: CreateUser, UpdateUser, DeleteUser, CreateGroup, UpdateGroup, DeleteGroup [BC-ids].
 
 They write the same store the SCIM endpoint serves ([GH-ssosync120]: one store, two front doors) and check a user or
-group with the SCIM layer's rules (:mod:`scim_server.validation`: userName 1–128 letters/marks/symbols/numbers/
+group with the SCIM layer's rules (:mod:`scim_server.user_rules`: userName 1–128 letters/marks/symbols/numbers/
 punctuation, DisplayName and Name.GivenName/FamilyName required [UG23-prov][BC-ids], one value at most in Emails,
 Addresses, PhoneNumbers, Roles [DG-createuser][BC-ids]), so a user the API creates is one SCIM would accept. Errors
 name the field in the API's own spelling (``UserName``, ``Name.GivenName``, ...).
@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from scim2_models import Context
 
 from scim_server.errors import ScimError
+from scim_server.group_rules import validate_group
+from scim_server.scim_schema import GROUP_URN, USER_URN
 from scim_server.store import Conflict, NotFound, Store, StoreEvent
-from scim_server.validation import GROUP_URN, USER_URN, validate_group, validate_user
+from scim_server.user_rules import validate_user
 
 from .errors import conflict, not_found, validation
 
