@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from scim2_models import Context
 
 from scim_server.errors import ScimError
+from scim_server.events import StoreEvent
 from scim_server.group_rules import validate_group
+from scim_server.records import Conflict, NotFound
 from scim_server.scim_schema import GROUP_URN, USER_URN
-from scim_server.store import Conflict, NotFound, Store, StoreEvent
+from scim_server.store import Store
 from scim_server.user_rules import validate_user
 
 from .errors import conflict, not_found, validation
