@@ -192,3 +192,32 @@ def test_bad_json_shapes_are_validation_errors_not_500(sb: Sandbox) -> None:
         )
         assert response.status_code == 400, response.text
         assert response.json()["__type"] == "ValidationException"
+
+
+def test_every_user_group_and_membership_answer_carries_its_arn(sb: Sandbox) -> None:
+    """botocore's current identitystore model requires the ResourceArn members (``arn:aws:identitystore:::...``)."""
+    uid = sb.ids.create_user(**_rich(sb))["UserId"]
+    gid = sb.ids.create_group(IdentityStoreId=sb.sid, DisplayName="AWS - Amazon EC2 Admin")["GroupId"]
+    by_name = sb.ids.get_user_id(
+        IdentityStoreId=sb.sid,
+        AlternateIdentifier={
+            "UniqueAttribute": {"AttributePath": "UserName", "AttributeValue": "rich.roe@example.com"}
+        },
+    )
+    assert by_name["UserArn"] == f"arn:aws:identitystore:::user/{uid}"
+    group = sb.ids.get_group_id(
+        IdentityStoreId=sb.sid,
+        AlternateIdentifier={
+            "UniqueAttribute": {"AttributePath": "DisplayName", "AttributeValue": "AWS - Amazon EC2 Admin"}
+        },
+    )
+    assert group["GroupArn"] == f"arn:aws:identitystore:::group/{gid}"
+    created = sb.ids.create_group_membership(IdentityStoreId=sb.sid, GroupId=gid, MemberId={"UserId": uid})
+    mid = created["MembershipId"]
+    assert created["MembershipArn"] == f"arn:aws:identitystore:::membership/{mid}"
+    [listed] = sb.ids.list_group_memberships(IdentityStoreId=sb.sid, GroupId=gid)["GroupMemberships"]
+    assert listed["MembershipArn"] == created["MembershipArn"]
+    found = sb.ids.get_group_membership_id(IdentityStoreId=sb.sid, GroupId=gid, MemberId={"UserId": uid})
+    assert found["MembershipArn"] == created["MembershipArn"]
+    [user] = sb.ids.list_users(IdentityStoreId=sb.sid)["Users"]
+    assert user["UserArn"] == by_name["UserArn"] and user["Revision"] == "1"

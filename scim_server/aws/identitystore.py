@@ -17,7 +17,7 @@ from scim_server.records import NotFound
 from scim_server.store import Store
 
 from .errors import conflict, not_found, validation
-from .identitystore_shapes import SCIM_ISSUER, group_json, membership_id, membership_json, user_json
+from .identitystore_shapes import SCIM_ISSUER, group_json, membership_id, membership_json, resource_arn, user_json
 from .identitystore_writes import IdentityStoreWrites
 from .pagination import paginate
 
@@ -204,7 +204,11 @@ class IdentityStoreApi:
             raise validation(f"AttributePath {label!r} is not supported for {hint}")
         if rid is None:
             raise not_found(f"{resource_type} not found: {value}", ResourceType=resource_type, ResourceId=value)
-        return {"IdentityStoreId": sid, id_key: rid}
+        return {
+            "IdentityStoreId": sid,
+            id_key: rid,
+            f"{resource_type.title()}Arn": resource_arn(resource_type.lower(), rid),
+        }
 
     # --- memberships -----------------------------------------------------------------------------------
     def list_group_memberships(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -258,7 +262,8 @@ class IdentityStoreApi:
                 ResourceType="GROUP_MEMBERSHIP",
                 ResourceId=group_id,
             )
-        return {"IdentityStoreId": sid, "MembershipId": membership_id(group_id, user_id)}
+        mid = membership_id(group_id, user_id)
+        return {"IdentityStoreId": sid, "MembershipId": mid, "MembershipArn": resource_arn("membership", mid)}
 
     def describe_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DescribeGroupMembership`` [BC-ids]."""
@@ -279,7 +284,8 @@ class IdentityStoreApi:
                     f"User {user_id} is already a member of group {group_id}", Reason="UNIQUENESS_CONSTRAINT_VIOLATION"
                 )
             self.store.add_members(group_id, [user_id])
-        return {"IdentityStoreId": sid, "MembershipId": membership_id(group_id, user_id)}
+        mid = membership_id(group_id, user_id)
+        return {"IdentityStoreId": sid, "MembershipId": mid, "MembershipArn": resource_arn("membership", mid)}
 
     def delete_group_membership(self, body: dict[str, Any]) -> dict[str, Any]:
         """``DeleteGroupMembership`` by MembershipId [BC-ids]."""

@@ -11,10 +11,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-__all__ = ["SCIM_ISSUER", "group_json", "membership_id", "membership_json", "user_json"]
+__all__ = ["SCIM_ISSUER", "group_json", "membership_id", "membership_json", "resource_arn", "user_json"]
 
 SCIM_ISSUER = "SCIM"
 """``ExternalIds[].Issuer`` reported for a SCIM ``externalId`` (UNCONFIRMED; AWS does not document it)."""
+
+
+def resource_arn(kind: str, rid: str) -> str:
+    """Return the ``ResourceArn`` of a ``user``, ``group`` or ``membership`` id:
+    ``arn:aws:identitystore:::<kind>/<id>`` (botocore's ResourceArn pattern) [BC-ids]."""
+    return f"arn:aws:identitystore:::{kind}/{rid}"
 
 
 def membership_id(group_id: str, user_id: str) -> str:
@@ -111,9 +117,11 @@ def group_json(sid: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def membership_json(sid: str, group_id: str, user_id: str) -> dict[str, Any]:
     """Return the ``GroupMembership`` shape of ``user_id`` in ``group_id`` [BC-ids]."""
+    mid = membership_id(group_id, user_id)
     return {
         "IdentityStoreId": sid,
-        "MembershipId": membership_id(group_id, user_id),
+        "MembershipId": mid,
+        "MembershipArn": resource_arn("membership", mid),
         "GroupId": group_id,
         "MemberId": {"UserId": user_id},
     }

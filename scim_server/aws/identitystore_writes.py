@@ -36,6 +36,7 @@ from scim_server.store import Store
 from scim_server.user_rules import validate_user
 
 from .errors import conflict, not_found, validation
+from .identitystore_shapes import resource_arn
 
 if TYPE_CHECKING:
     from .identitystore import IdentityStoreApi
@@ -173,7 +174,7 @@ class IdentityStoreWrites:
     # --- helpers ---------------------------------------------------------------------------------------
     def stamp(self, kind: str, rid: str) -> dict[str, str]:
         """Return ``{<Kind>Arn, Revision}`` of user or group ``rid`` (the model's ResourceArn form) [BC-ids]."""
-        return {f"{kind.title()}Arn": f"arn:aws:identitystore:::{kind}/{rid}", "Revision": self.revisions.of(rid)}
+        return {f"{kind.title()}Arn": resource_arn(kind, rid), "Revision": self.revisions.of(rid)}
 
     def _checked_user(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
