@@ -5,9 +5,9 @@ credentials of the config's ``aws_env``; msgraph-sdk does the Graph half (Rich R
 membership with a justification); boto3 checks the provisioned membership; the AWS CLI ends with a role credential
 for EC2AdminAccess from the portal API.
 
-When the served world already holds the seed's Identity Center side (the EC2AdminAccess permission set and its
-account assignment), Steps 3 and 4 are checked with the CLI instead of repeated; the CLI then walks them for the
-seed's second permission set, EC2ReadOnly (the post's test section names it), so attach and assign always run.
+The served world is the shipped seed world without its permission sets and account assignments (a JSON copy of
+``jitbox/worlds/seed.toml`` passed with ``--world``), so the CLI walks Steps 3 and 4 exactly as the post does them
+in the console; the default world's own Identity Center side is ``tests/test_sandbox_world.py``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -51,7 +52,6 @@ ACCOUNT = "111122223333"
 GROUP = "AWS - Amazon EC2 Admin"
 RICH = "rich.roe@jitbox.example"
 EC2_FULL = "arn:aws:iam::aws:policy/AmazonEC2FullAccess"
-EC2_READ = "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
 
@@ -59,8 +59,13 @@ AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which
 def served(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Run ``python -m jitbox serve`` (free ports, manual clock) and yield its config JSON."""
     cfg_path = tmp_path / "config.json"
+    world = tomllib.loads((REPO_ROOT / "jitbox" / "worlds" / "seed.toml").read_text())
+    world["identity_center"] = {"accounts": world["identity_center"]["accounts"]}  # Steps 3 and 4 are the test's
+    world_path = tmp_path / "seed-before-step-3.json"
+    world_path.write_text(json.dumps(world))
+    serve = ["serve", "--port", "0", "--entra-port", "0", "--world", str(world_path), "--config-out", str(cfg_path)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jitbox", "serve", "--port", "0", "--entra-port", "0", "--config-out", str(cfg_path)],
+        [sys.executable, "-m", "jitbox", *serve],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -188,35 +193,19 @@ def test_seed_walkthrough_with_the_aws_cli_boto3_and_msgraph_sdk(served: dict[st
     arn, store_id = instance["InstanceArn"], instance["IdentityStoreId"]
     assert cli("sso-admin", "describe-instance", "--instance-arn", arn)["Status"] == "ACTIVE"
 
-    # Step 2's initial provisioning cycle has put the group into Identity Center (it runs once the clock moves)
-    advance(cfg, "PT1M")
+    # Step 2's initial provisioning cycle put the group into Identity Center when the sandbox started
     group_id = cli(
         "identitystore", "get-group-id", "--identity-store-id", store_id, "--alternate-identifier",
         json.dumps({"UniqueAttribute": {"AttributePath": "DisplayName", "AttributeValue": GROUP}}),
     )["GroupId"]  # fmt: skip
 
     # Steps 3 and 4: EC2AdminAccess (PT1H, AmazonEC2FullAccess) assigned to the group on the account
-    existing = {
-        cli("sso-admin", "describe-permission-set", "--instance-arn", arn, "--permission-set-arn", p)["PermissionSet"][
-            "Name"
-        ]: p
-        for p in cli("sso-admin", "list-permission-sets", "--instance-arn", arn)["PermissionSets"]
-    }
-    if "EC2AdminAccess" in existing:  # the served world already did Steps 3 and 4: check them
-        admin_ps = existing["EC2AdminAccess"]
-        assigned = cli(
-            "sso-admin", "list-account-assignments", "--instance-arn", arn, "--account-id", ACCOUNT,
-            "--permission-set-arn", admin_ps,
-        )["AccountAssignments"]  # fmt: skip
-        assert {(a["PrincipalType"], a["PrincipalId"]) for a in assigned} == {("GROUP", group_id)}
-    else:
-        admin_ps = permission_set(cli, arn, "EC2AdminAccess", EC2_FULL, group_id)
+    assert cli("sso-admin", "list-permission-sets", "--instance-arn", arn)["PermissionSets"] == []
+    admin_ps = permission_set(cli, arn, "EC2AdminAccess", EC2_FULL, group_id)
     assert managed_policies(cli, arn, admin_ps) == [EC2_FULL]
-    read_ps = permission_set(cli, arn, "EC2ReadOnly", EC2_READ, group_id)
-    assert managed_policies(cli, arn, read_ps) == [EC2_READ]
     error = cli.fails(
         "sso-admin", "attach-managed-policy-to-permission-set", "--instance-arn", arn, "--permission-set-arn",
-        read_ps, "--managed-policy-arn", EC2_READ,
+        admin_ps, "--managed-policy-arn", EC2_FULL,
     )  # fmt: skip
     assert "ConflictException" in error and "already attached" in error
 
@@ -241,7 +230,7 @@ def test_seed_walkthrough_with_the_aws_cli_boto3_and_msgraph_sdk(served: dict[st
     assert signin.status_code == 200, signin.text
     token = signin.json()["accessToken"]
     roles = cli("sso", "list-account-roles", "--account-id", ACCOUNT, "--access-token", token)["roleList"]
-    assert {r["roleName"] for r in roles} == {"EC2AdminAccess", "EC2ReadOnly"}
+    assert [r["roleName"] for r in roles] == ["EC2AdminAccess"]
     creds = cli(
         "sso", "get-role-credentials", "--role-name", "EC2AdminAccess", "--account-id", ACCOUNT,
         "--access-token", token,
