@@ -37,7 +37,7 @@ from sim.clock import ManualClock
 from sim.durations import format_duration
 from sim.settings import Settings, load_settings
 
-__all__ = ["DemoError", "SandboxDemo", "run_sandbox_demo"]
+__all__ = ["DemoError", "SandboxDemo", "SeedWorld", "run_sandbox_demo", "setup_seed_world"]
 
 GROUP = "AWS - Amazon EC2 Admin"
 ACCOUNT = "111122223333"
@@ -178,6 +178,29 @@ def _setup(c: _Calls) -> tuple[str, str, str, str]:
     c.graph_call("admin", "PATCH", rule_path, "set activation maximum to 1 hour", 204, json=rule)
     rich = str(c.graph_call("rich", "GET", "/me", "who is Rich")["id"])
     return gid, rich, idc_group, ps
+
+
+@dataclass(frozen=True)
+class SeedWorld:
+    """The seed's world once set up: Entra group and Rich's ids, Identity Center group id, permission set ARN."""
+
+    group_id: str
+    rich_id: str
+    idc_group_id: str
+    permission_set_arn: str
+
+
+def setup_seed_world(sb: RunningSandbox) -> SeedWorld:
+    """Set up the seed's world on a running sandbox over its public APIs (steps 1–2 above); return its ids.
+
+    Runs the initial provisioning cycle (one-second advance), creates ``EC2AdminAccess`` (PT1H) and assigns the
+    group to account 111122223333 (named ``workloads-prod``), and sets the group's activation maximum to 1 hour.
+    """
+    c = _Calls(sb)
+    try:
+        return SeedWorld(*_setup(c))
+    finally:
+        c.close()
 
 
 def run_sandbox_demo(settings: Settings | None = None, *, seed: int = 7) -> SandboxDemo:

@@ -291,6 +291,7 @@ def start_sandbox(
             world=world if isinstance(world, World) else None,
         )  # fmt: skip
         sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
+        sandbox.add_config(lambda: {"portal_url": sandbox.scim_base + "/start/"})
         sandbox.idc.control.provide_config(sandbox.config)
         clock.start()
         for extend in [serve_entra] if extensions is None else extensions:

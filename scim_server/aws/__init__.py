@@ -21,6 +21,7 @@ from .identitystore import IdentityStoreApi
 from .instance import DisabledUserMode
 from .oidc import DeviceAuthority
 from .plane import AccessPlane
+from .portal_page import install_portal_page
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -82,6 +83,7 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     app.state.aws = AwsServices(plane, identitystore, device)
     for module in (json11_routes, portal_routes, oidc_routes, sandbox_routes):
         app.include_router(module.router)
+    install_portal_page(app, lambda: plane.identity_store_id)
 
     def reset() -> None:
         with plane.lock:
