@@ -223,6 +223,7 @@ def serve_entra(sandbox: RunningSandbox) -> None:
             "graph_sandbox_url": served.base_url + "/_sandbox/",
             "graph_health_url": served.base_url + "/_sandbox/health",
             "graph_tokens": dict(app.state.graph_tokens),
+            "myroles_url": served.base_url + "/myroles/",
         }
 
     sandbox.add_config(config)
@@ -291,7 +292,8 @@ def start_sandbox(
             world=world if isinstance(world, World) else None,
         )  # fmt: skip
         sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
-        sandbox.add_config(lambda: {"portal_url": sandbox.scim_base + "/start/"})
+        if "aws" in sandbox.idc.extras:  # the access plane serves the portal page
+            sandbox.add_config(lambda: {"portal_url": sandbox.scim_base + "/start/"})
         sandbox.idc.control.provide_config(sandbox.config)
         clock.start()
         for extend in [serve_entra] if extensions is None else extensions:

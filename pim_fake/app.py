@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fakekit.control import SandboxControl
 from pim_fake.directory import iso
 from pim_fake.errors import GraphError, bad_request
+from pim_fake.myroles import install_myroles
 from pim_fake.provisioning import EngineOptions, ScimTarget
 from pim_fake.routes import approvals, audit, directory, pim_requests, pim_schedules, policies, provisioning, sandbox
 from pim_fake.tenant import Tenant
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(control.router)
     for router in ROUTERS:
         app.include_router(router)
+    install_myroles(app, lambda: app.state.graph_tokens)
     if start_provisioning:
         life.start_jobs()
     return app
