@@ -75,7 +75,9 @@ def render(env: Environment, name: str, status_code: int = 200, **context: Any) 
 
 def self_client(app: Any) -> httpx2.AsyncClient:
     """Return an async HTTP client that calls ``app`` in-process (ASGI transport), base URL :data:`SELF_BASE`."""
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=SELF_BASE, timeout=30.0)
+    return httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url=SELF_BASE, timeout=30.0, verify=False, trust_env=False
+    )
 
 
 async def form_fields(request: Request) -> dict[str, str]:

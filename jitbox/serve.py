@@ -20,7 +20,7 @@ goes back to its start). Every store draws ids of a later generation after a res
 Wiring
 ------
 - ``extensions`` are callables ``extend(sandbox: RunningSandbox) -> None`` run after the Identity Center app is
-  listening; the default is ``[serve_entra]``; ``extensions=[]`` serves Identity Center alone.
+  listening; the default is ``[serve_entra, serve_dashboard]``; ``extensions=[]`` serves Identity Center alone.
 - ``sandbox.serve_app(name, app, port=0)`` serves another ASGI app (same clock: build it with ``sandbox.clock``) and
   returns its :class:`fakekit.serving.ServedApp` (``base_url``);
 - ``sandbox.add_config(fn)`` — ``fn() -> dict`` adds fields to ``config()`` (and so to ``--config-out``);
@@ -56,6 +56,7 @@ __all__ = [
     "RunningSandbox",
     "ServeError",
     "ServedApp",
+    "serve_dashboard",
     "serve_entra",
     "start_sandbox",
 ]
@@ -245,6 +246,22 @@ def seed_identity_center(sandbox: RunningSandbox) -> None:
         raise WorldError(f"world file {sandbox.world.source!r}: {exc}") from None
 
 
+def serve_dashboard(sandbox: RunningSandbox) -> None:
+    """Serve the timeline dashboard (:mod:`jitbox.dashboard`) beside the fakes; the config gains ``dashboard_url``.
+
+    It reads both fakes over their HTTP APIs, so it needs :func:`serve_entra` first; ``options["dashboard_port"]``
+    picks its port (0 = a free one).
+    """
+    from jitbox.dashboard import DashboardSources, create_dashboard
+
+    settings = sandbox.options.get("settings")
+    src = DashboardSources.from_config(sandbox.config(), settings if isinstance(settings, Settings) else None)
+    served = sandbox.serve_app(
+        "dashboard", create_dashboard(src), port=int(sandbox.options.get("dashboard_port", 0) or 0)
+    )
+    sandbox.add_config(lambda: {"dashboard_url": served.base_url + "/"})
+
+
 def start_sandbox(
     clock: Clock,
     *,
@@ -264,7 +281,7 @@ def start_sandbox(
 
     ``state_path`` keeps the identity store, tenant id and tokens in SQLite (write-through). ``token`` fixes the
     SCIM bearer secret when no token exists yet. ``plugins`` go to :func:`scim_server.app.create_app` (None = its
-    defaults, i.e. the AWS access plane); ``extensions`` default to ``[serve_entra]``. Wall and scaled
+    defaults, i.e. the AWS access plane); ``extensions`` default to ``[serve_entra, serve_dashboard]``. Wall and scaled
     clocks are started so their timers fire. ``settings`` (default: the documented defaults) is shared by every
     fake: the Identity Center's portal session and entitlement mode, and Entra's PIM policy defaults and
     provisioning timing. ``world`` is a :class:`jitbox.world.World`, a world file or a shipped world's name (default
@@ -296,7 +313,7 @@ def start_sandbox(
             sandbox.add_config(lambda: {"portal_url": sandbox.scim_base + "/start/"})
         sandbox.idc.control.provide_config(sandbox.config)
         clock.start()
-        for extend in [serve_entra] if extensions is None else extensions:
+        for extend in [serve_entra, serve_dashboard] if extensions is None else extensions:
             extend(sandbox)
     except BaseException:
         if "sandbox" in locals():

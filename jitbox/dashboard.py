@@ -1,0 +1,219 @@
+"""The timeline dashboard: the virtual clock, the provisioning job, per-user timelines and the request log.
+
+It needs both fakes, so it lives in the composition root and reads them only over their HTTP APIs (Graph as the
+administrator, the ``/_sandbox`` routes of both fakes); :func:`serve_dashboard` serves it beside them (an extension
+of :func:`jitbox.serve.start_sandbox`, ``dashboard_url`` in the config). Routes:
+
+- ``GET /`` — the page; ``GET /view?user=UPN`` — its live part (the page's script reloads it every 2 s and after
+  each control);
+- ``POST /api/advance`` (form ``duration``: ``40m``, ``PT1H``, ``90`` seconds...) and ``POST /api/next-cycle`` —
+  move the shared clock through ``/_sandbox/clock/advance``; JSON ``{"message"}`` for ``fetch`` callers (400 naming
+  the field on bad input), else a redirect back to the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from fakekit.pages import environment, fmt_clock, form_fields, render
+from jitbox.requestlog import request_log
+from jitbox.timeline import UserTimeline, build_timelines, ts
+from sim.durations import DurationError, format_duration, parse_duration
+from sim.settings import Settings
+
+__all__ = ["DashboardSources", "create_dashboard"]
+
+PIM = "/identityGovernance/privilegedAccess/group"
+WIDTH, LABEL, LANE_H = 1100, 190, 24
+
+
+@dataclass(frozen=True)
+class DashboardSources:
+    """Where the fakes answer: the Identity Center app's and the Entra app's base URLs, and an admin Graph token."""
+
+    idc_base: str
+    entra_base: str
+    admin_token: str
+    settings: Settings
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], settings: Settings | None = None) -> DashboardSources:
+        """Return the sources named by a sandbox config (``jitbox serve --config-out``)."""
+        return cls(
+            idc_base=str(cfg["aws_endpoint_url"]).rstrip("/"),
+            entra_base=str(cfg["graph_url"]).removesuffix("/v1.0"),
+            admin_token=str(cfg["graph_tokens"]["admin"]),
+            settings=settings or Settings(),
+        )
+
+
+async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str, Any]:
+    graph = {"Authorization": f"Bearer {src.admin_token}"}
+    g = src.entra_base + "/v1.0"
+
+    async def get(url: str, **kw: Any) -> Any:
+        r = await http.get(url, **kw)
+        r.raise_for_status()
+        return r.json()
+
+    clock, prov, users, groups, audits, idc, scim = await asyncio.gather(
+        get(src.idc_base + "/_sandbox/clock"),
+        get(src.entra_base + "/_sandbox/provisioning"),
+        get(g + "/users", headers=graph),
+        get(g + "/groups", headers=graph),
+        get(g + "/auditLogs/directoryAudits", headers=graph),
+        get(src.idc_base + "/_sandbox/state"),
+        get(src.idc_base + "/_sandbox/requests"),
+    )
+    names = {x["id"]: x["displayName"] for x in groups["value"]}
+    per_group = await asyncio.gather(
+        *(
+            get(g + PIM + "/assignmentScheduleRequests", headers=graph, params={"$filter": f"groupId eq '{gid}'"})
+            for gid in names
+        )
+    )
+    plane = idc.get("access_plane", {})
+    active = {s["user_id"] for s in plane.get("portal_sessions", []) + plane.get("role_sessions", [])}
+    answers = await asyncio.gather(*(get(f"{src.idc_base}/_sandbox/aws/access/{uid}") for uid in sorted(active)))
+    return {
+        "now": ts(clock["now"]) or 0.0,
+        "mode": clock["mode"],
+        "provisioning": next(iter(prov.values()), None),
+        "users": users["value"],
+        "groups": names,
+        "requests": [r for page in per_group for r in page["value"]],
+        "audits": audits["value"],
+        "idc": idc,
+        "access": {a["user_id"]: a for a in answers},
+        "scim": scim["requests"],
+    }
+
+
+def _client(timeout: float = 30.0) -> httpx2.AsyncClient:
+    """Return an HTTP client for the fakes: plain HTTP on the sandbox's host, so no CA bundle is loaded (loading it
+    costs ~80 ms per client, more than a whole dashboard answer)."""
+    return httpx2.AsyncClient(timeout=timeout, verify=False, trust_env=False)
+
+
+def _axis(timelines: list[UserTimeline], now: float) -> dict[str, Any]:
+    """Return the time axis: ``t0``/``t1``, hour ticks, and the pixel scale for the SVG."""
+    starts = [t.activation_start for t in timelines] or [now]
+    ends = [max(now, t.bound_end or 0, t.possible_until) for t in timelines] or [now + 3600]
+    t0 = math.floor((min(starts) - 600) / 3600) * 3600
+    t1 = math.ceil((max(ends) + 600) / 3600) * 3600
+    span = max(t1 - t0, 3600)
+    step = 3600 if span <= 14 * 3600 else 3 * 3600
+
+    def x(t: float | None) -> float:
+        t = now if t is None else min(max(t, t0), t1)
+        return round(LABEL + (t - t0) / span * (WIDTH - LABEL - 10), 1)
+
+    ticks = [(x(t), fmt_clock(t)[11:16]) for t in range(int(t0), int(t1) + 1, step)]
+    return {"x": x, "ticks": ticks, "width": WIDTH, "label": LABEL, "lane_h": LANE_H}
+
+
+def _fast_path(prov: dict[str, Any] | None, now: float, users: dict[str, str]) -> list[dict[str, Any]]:
+    """Return the fast-path decisions still on their way to Identity Center (due after now)."""
+    if prov is None:
+        return []
+    queue = []
+    for rec in prov.get("fastPath", []):
+        due = rec["at"] + rec["latency"] if rec["fast"] else None
+        if due is None or due > now:
+            queue.append({**rec, "due": due, "user": users.get(rec["userId"], rec["userId"])})
+    return queue
+
+
+def create_dashboard(src: DashboardSources) -> FastAPI:
+    """Return the dashboard app reading the fakes at ``src``."""
+    env = environment("jitbox")
+    app = FastAPI(title="jitbox dashboard", docs_url=None, redoc_url=None, openapi_url=None)
+
+    async def view_context(request: Request) -> dict[str, Any]:
+        async with _client() as http:
+            data = await _collect(http, src)
+        now = data["now"]
+        timelines = build_timelines(
+            users=data["users"],
+            groups=data["groups"],
+            requests=data["requests"],
+            audits=data["audits"],
+            idc=data["idc"],
+            access=data["access"],
+            base=src.settings,
+            now=now,
+        )
+        upns = {u["id"]: u["userPrincipalName"] for u in data["users"]}
+        chosen = request.query_params.get("user") or ""
+        job = data["provisioning"]
+        return {
+            "now": now,
+            "mode": data["mode"],
+            "timelines": timelines,
+            "axis": _axis(timelines, now),
+            "job": job["job"] if job else None,
+            "cycles": job["cyclesRun"] if job else 0,
+            "next_cycle": ts(job["job"].get("nextCycleDateTime")) if job else None,
+            "queue": _fast_path(job, now, upns),
+            "user": chosen,
+            "upns": sorted(upns.values()),
+            "log": request_log(data, chosen),
+            "fmt": format_duration,
+        }
+
+    @app.get("/", response_model=None)
+    async def page(request: Request) -> Response:
+        return render(env, "dashboard.html", **await view_context(request))
+
+    @app.get("/view", response_model=None)
+    async def view(request: Request) -> Response:
+        return render(env, "dashboard_view.html", **await view_context(request))
+
+    async def advance(request: Request, seconds: float, what: str) -> Response:
+        async with _client(120.0) as http:
+            r = await http.post(src.idc_base + "/_sandbox/clock/advance", json={"seconds": seconds})
+        body = r.json()
+        if r.is_success:
+            message = f"Advanced {what}; sandbox time {fmt_clock(ts(body['now']), seconds=True)}."
+        else:
+            message = str(body.get("error", {}).get("message", body))
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"message": message, **body}, status_code=r.status_code)
+        return RedirectResponse("/", status_code=303)
+
+    def refuse(request: Request, message: str) -> Response:
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"message": message, "field": "duration"}, status_code=400)
+        return Response(message, status_code=400, media_type="text/plain")
+
+    @app.post("/api/advance", response_model=None)
+    async def advance_by(request: Request) -> Response:
+        raw = (await form_fields(request)).get("duration", "").strip()
+        try:
+            seconds = parse_duration(raw)
+        except DurationError as exc:
+            return refuse(request, f"Advance by: {exc}")
+        if seconds <= 0:
+            return refuse(request, f"Advance by: give a positive duration such as 10m or PT1H, got {raw!r}")
+        return await advance(request, seconds, f"by {format_duration(seconds)}")
+
+    @app.post("/api/next-cycle", response_model=None)
+    async def next_cycle(request: Request) -> Response:
+        async with _client() as http:
+            clock = (await http.get(src.idc_base + "/_sandbox/clock")).json()
+            prov = (await http.get(src.entra_base + "/_sandbox/provisioning")).json()
+        job = next(iter(prov.values()), None)
+        due = ts(job["job"].get("nextCycleDateTime")) if job else None
+        if due is None:
+            return refuse(request, "No provisioning cycle is scheduled (is the job started?)")
+        seconds = max(0.0, due - (ts(clock["now"]) or 0.0))
+        return await advance(request, seconds, f"to the next provisioning cycle ({fmt_clock(due)})")
+
+    return app

@@ -1,0 +1,108 @@
+"""The timeline dashboard (served beside the fakes) and the time every page takes on the seed's world."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.pages_support import SeededSandbox, seeded_sandbox
+
+RICH = "rich.roe@jitbox.example"
+JSON = {"accept": "application/json"}
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture(scope="module")
+def walked() -> Iterator[SeededSandbox]:
+    """The seed walked to 10:20: Rich activated at 9:00 for 1 h, signed in and launched at 9:10, removal at 10:20."""
+    with seeded_sandbox() as s:
+        cfg = s.sandbox.config()
+        dash = httpx2.Client(base_url=cfg["dashboard_url"])
+        myroles = httpx2.Client(base_url=cfg["myroles_url"], follow_redirects=True)
+        myroles.post("signin", data={"identity": "rich"})
+        done = myroles.post(
+            "groups/activate", data={"groupId": s.world.group_id, "duration": "1", "justification": "EC2 incident"}
+        )
+        assert "status <strong>Provisioned</strong>" in done.text
+        assert dash.post("api/advance", data={"duration": "10m"}, headers=JSON).status_code == 200
+        portal = httpx2.Client(base_url=cfg["portal_url"], follow_redirects=True)
+        portal.post("signin", data={"user_name": RICH})
+        portal.post("credentials", data={"account_id": "111122223333", "role_name": "EC2AdminAccess"})
+        for _ in range(2):  # 9:40 (nothing to remove yet), 10:20 (the removal, not accelerated [E-AWS])
+            assert dash.post("api/next-cycle", headers=JSON).status_code == 200
+        yield s
+
+
+def test_dashboard_shows_each_hop_the_overhang_and_the_bound(walked: SeededSandbox) -> None:
+    page = httpx2.get(walked.sandbox.config()["dashboard_url"])
+    text = _text(page.text)
+    assert "Sandbox time 2025-06-03 10:20:00 UTC" in text
+    assert "next regular cycle 2025-06-03 11:00 UTC (in 40m)" in text
+    assert "Rich Roe — AWS - Amazon EC2 Admin, activated 2025-06-03 09:00 UTC" in text
+    assert "Intended end 2025-06-03 10:00 UTC (1h activation)" in text
+    assert "Identity Center membership (AWS - Amazon EC2 Admin) 2025-06-03 09:04:36 UTC 2025-06-03 10:20:00 UTC" in text
+    assert "Role session (EC2AdminAccess) 2025-06-03 09:10:01 UTC 2025-06-03 10:10:01 UTC 10m" in text
+    assert "Can still launch until 2025-06-03 17:10 UTC (live portal session), then a 1h role session" in text
+    assert "Overhang 8h 10m past the intended end" in text  # 17:10 + 1 h - 10:00
+    assert "Closed-form bound 2025-06-03 19:40 UTC (10h 40m 10s after activation)" in text  # jitbox bound, seed
+
+
+def test_request_log_merges_the_three_sources_and_filters_by_user(walked: SeededSandbox) -> None:
+    url = walked.sandbox.config()["dashboard_url"]
+    everyone = _text(httpx2.get(url + "view").text)
+    assert "SCIM PatchGroup Remove members 204 rich.roe@jitbox.example" in everyone
+    assert "Graph Remove member from role (PIM activation expired) — AWS - Amazon EC2 Admin success" in everyone
+    assert "AWS GetRoleCredentials EC2AdminAccess 200 rich.roe@jitbox.example" in everyone
+    assert "SCIM ListUsers 200" in everyone
+    rich = _text(httpx2.get(url + "view", params={"user": RICH}).text)
+    assert "Request log for rich.roe@jitbox.example" in rich
+    assert "SCIM ListUsers" not in rich and "AWS Portal sign-in (portal session starts) 200 rich.roe" in rich
+
+
+def test_clock_controls_refuse_bad_durations_naming_the_field(walked: SeededSandbox) -> None:
+    url = walked.sandbox.config()["dashboard_url"]
+    bad = httpx2.post(url + "api/advance", data={"duration": "soon"}, headers=JSON)
+    assert bad.status_code == 400 and bad.json()["field"] == "duration"
+    assert bad.json()["message"].startswith("Advance by: 'soon' is not a duration")
+    assert httpx2.post(url + "api/advance", data={"duration": "0"}, headers=JSON).status_code == 400
+    plain = httpx2.post(url + "api/advance", data={"duration": "0s"})
+    assert plain.status_code == 400 and plain.headers["content-type"].startswith("text/plain")
+
+
+def _median_seconds(client: TestClient, path: str, runs: int = 7) -> float:
+    assert client.get(path).status_code == 200  # warm the templates
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    return statistics.median(times)
+
+
+def test_each_page_answers_in_under_200_ms_on_the_manual_clock(walked: SeededSandbox) -> None:
+    servers = walked.sandbox.servers
+    idc = TestClient(servers["idc"].server.config.app)
+    entra = TestClient(servers["entra"].server.config.app)
+    dash = TestClient(servers["dashboard"].server.config.app)
+    idc.post("/start/signin", data={"user_name": RICH})
+    entra.post("/myroles/signin", data={"identity": "rich"})
+    pages = {
+        "portal": (idc, "/start/"),
+        "my roles": (entra, "/myroles/groups"),
+        "activate": (entra, f"/myroles/groups/activate?groupId={walked.world.group_id}"),
+        "dashboard": (dash, "/"),
+        "dashboard view": (dash, "/view"),
+    }
+    medians = {name: _median_seconds(client, path) for name, (client, path) in pages.items()}
+    slow = {name: round(t * 1000) for name, t in medians.items() if t >= 0.2}
+    assert not slow, f"pages slower than 200 ms (median ms): {slow}"
