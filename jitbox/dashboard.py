@@ -40,16 +40,33 @@ class DashboardSources:
 
     idc_base: str
     entra_base: str
-    admin_token: str
+    admin_token: str | None
+    """None when no identity of the Entra world may read the audit log (the dashboard then says so)."""
     settings: Settings
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], settings: Settings | None = None) -> DashboardSources:
-        """Return the sources named by a sandbox config (``jitbox serve --config-out``)."""
+        """Return the sources named by a sandbox config (``jitbox serve --config-out``).
+
+        The Graph token is the first of ``graph_tokens`` (``admin`` first) that may read the directory audit log,
+        found by asking Graph; a world file may name its administrator anything.
+        """
+        graph = str(cfg["graph_url"])
+        tokens: dict[str, str] = dict(cfg.get("graph_tokens") or {})
+        ordered = sorted(tokens.items(), key=lambda kv: kv[0] != "admin")
+        admin = None
+        with httpx2.Client(timeout=30.0, verify=False, trust_env=False) as http:
+            for _name, token in ordered:
+                probe = http.get(
+                    f"{graph}/auditLogs/directoryAudits?$top=1", headers={"Authorization": f"Bearer {token}"}
+                )
+                if probe.is_success:
+                    admin = token
+                    break
         return cls(
             idc_base=str(cfg["aws_endpoint_url"]).rstrip("/"),
-            entra_base=str(cfg["graph_url"]).removesuffix("/v1.0"),
-            admin_token=str(cfg["graph_tokens"]["admin"]),
+            entra_base=graph.removesuffix("/v1.0"),
+            admin_token=admin,
             settings=settings or Settings(),
         )
 
@@ -96,6 +113,10 @@ async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str,
     }
 
 
+class NoAdministrator(Exception):
+    """No identity of the Entra world may read what the dashboard needs."""
+
+
 def _client(timeout: float = 30.0) -> httpx2.AsyncClient:
     """Return an HTTP client for the fakes: plain HTTP on the sandbox's host, so no CA bundle is loaded (loading it
     costs ~80 ms per client, more than a whole dashboard answer)."""
@@ -137,6 +158,8 @@ def create_dashboard(src: DashboardSources) -> FastAPI:
     app = FastAPI(title="jitbox dashboard", docs_url=None, redoc_url=None, openapi_url=None)
 
     async def view_context(request: Request) -> dict[str, Any]:
+        if src.admin_token is None:
+            raise NoAdministrator
         async with _client() as http:
             data = await _collect(http, src)
         now = data["now"]
@@ -167,6 +190,15 @@ def create_dashboard(src: DashboardSources) -> FastAPI:
             "log": request_log(data, chosen),
             "fmt": format_duration,
         }
+
+    @app.exception_handler(NoAdministrator)
+    async def no_admin(request: Request, exc: NoAdministrator) -> Response:
+        return Response(
+            "The dashboard reads Graph as an administrator, and no identity of this Entra world is one: "
+            "add a user with admin = true (or a [[clients]] app) to the world file.",
+            status_code=503,
+            media_type="text/plain",
+        )
 
     @app.get("/", response_model=None)
     async def page(request: Request) -> Response:
