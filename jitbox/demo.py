@@ -191,11 +191,8 @@ class SeedWorld:
 
 
 def setup_seed_world(sb: RunningSandbox) -> SeedWorld:
-    """Set up the seed's world on a running sandbox over its public APIs (steps 1–2 above); return its ids.
-
-    Runs the initial provisioning cycle (one-second advance), creates ``EC2AdminAccess`` (PT1H) and assigns the
-    group to account 111122223333 (named ``workloads-prod``), and sets the group's activation maximum to 1 hour.
-    """
+    """Read the seed's world back over the sandbox's public APIs and set the group's activation maximum to 1 hour
+    (steps 1–2 above); return its ids."""
     c = _Calls(sb)
     try:
         return SeedWorld(*_setup(c))

@@ -1,8 +1,8 @@
 """A served sandbox holding the seed's world, for the page tests and the browser test.
 
-The Identity Center side (permission set ``EC2AdminAccess``, PT1H, assigned to "AWS - Amazon EC2 Admin" in account
-111122223333) and the group's 1-hour PIM activation maximum are set up through the public APIs, exactly as
-``jitbox demo`` does it (:func:`jitbox.demo.setup_seed_world`).
+The sandbox starts in the seed's world (``jitbox/worlds/seed.toml``: permission set ``EC2AdminAccess``, PT1H,
+assigned to "AWS - Amazon EC2 Admin" in account 111122223333); the group's 1-hour PIM activation maximum is set over
+Graph and the ids read back over the public APIs, exactly as ``jitbox demo`` does (:func:`jitbox.demo.setup_seed_world`).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_portal_lists_the_permission_set_then_keeps_it_for_the_old_session_only(
     assert keys.status_code == 200
     assert "Get credentials for EC2AdminAccess" in keys.text
     expiry = re.search(r'id="creds-expiry">([^<]+)<', keys.text)
-    assert expiry is not None and expiry.group(1) == "2025-06-03 10:10:01 UTC"  # launch + PT1H
+    assert expiry is not None and expiry.group(1) == "2025-06-03 10:10:00 UTC"  # launch at 9:10 + PT1H
     assert "AWS_ACCESS_KEY_ID</dt><dd>ASIA" in keys.text
 
     seeded.clock.advance(2 * 3600)  # past the activation's end (1:00) and the next cycle's removal
