@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck imports unit fuzz bench serve clean
+.PHONY: demo test lint typecheck imports unit fuzz bench serve screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# PNGs of My roles, the access portal and the dashboard at the seed's key instants (needs Debian's chromium)
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py --out docs/screenshots
 
 serve: $(STAMP)
 	$(BIN)/jitbox serve

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fakekit.errors import bad_request, sandbox_error
 from fakekit.timefmt import iso_z
-from sim.clock import Clock, ClockError
+from sim.clock import Clock, ClockError, ScaledClock
 from sim.durations import DurationError, parse_duration
 
 __all__ = ["MAX_ADVANCE", "SandboxControl"]
@@ -53,6 +53,8 @@ class SandboxControl:
         self.router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
         self.router.add_api_route("/clock", self.get_clock, methods=["GET"])
         self.router.add_api_route("/clock/advance", self.advance_clock, methods=["POST"])
+        self.router.add_api_route("/clock/pause", self.pause_clock, methods=["POST"])
+        self.router.add_api_route("/clock/resume", self.resume_clock, methods=["POST"])
         self.router.add_api_route("/reset", self.reset, methods=["POST"])
         self.router.add_api_route("/state", self.state, methods=["GET"])
         self.router.add_api_route("/", self.index, methods=["GET"], summary="this list of sandbox routes")
@@ -89,7 +91,22 @@ class SandboxControl:
             "now": iso_z(self.clock.now()),
             "mode": self.clock.mode,
             "pending_timers": len(self.clock.pending()),
+            "paused": isinstance(self.clock, ScaledClock) and self.clock.paused,
         }
+
+    def pause_clock(self) -> Any:
+        """``POST /_sandbox/clock/pause``: hold a scaled clock still (400 on manual and wall clocks)."""
+        if not isinstance(self.clock, ScaledClock):
+            return bad_request("clock", f"only a scaled clock can pause; this one is {self.clock.mode}")
+        self.clock.pause()
+        return self.clock_json()
+
+    def resume_clock(self) -> Any:
+        """``POST /_sandbox/clock/resume``: let a paused scaled clock run again."""
+        if not isinstance(self.clock, ScaledClock):
+            return bad_request("clock", f"only a scaled clock can pause and resume; this one is {self.clock.mode}")
+        self.clock.resume()
+        return self.clock_json()
 
     def get_clock(self) -> dict[str, Any]:
         """``GET /_sandbox/clock``."""

@@ -6,6 +6,7 @@ of :func:`jitbox.serve.start_sandbox`, ``dashboard_url`` in the config). Routes:
 
 - ``GET /`` — the page; ``GET /view?user=UPN`` — its live part (the page's script reloads it every 2 s and after
   each control);
+- ``POST /api/pause`` and ``POST /api/resume`` — hold or release a scaled clock (``/_sandbox/clock/pause``);
 - ``POST /api/advance`` (form ``duration``: ``40m``, ``PT1H``, ``90`` seconds...) and ``POST /api/next-cycle`` —
   move the shared clock through ``/_sandbox/clock/advance``; JSON ``{"message"}`` for ``fetch`` callers (400 naming
   the field on bad input), else a redirect back to the page.
@@ -102,6 +103,7 @@ async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str,
     return {
         "now": ts(clock["now"]) or 0.0,
         "mode": clock["mode"],
+        "paused": bool(clock.get("paused")),
         "provisioning": next(iter(prov.values()), None),
         "users": users["value"],
         "groups": names,
@@ -134,10 +136,33 @@ def _axis(timelines: list[UserTimeline], now: float) -> dict[str, Any]:
 
     def x(t: float | None) -> float:
         t = now if t is None else min(max(t, t0), t1)
-        return round(LABEL + (t - t0) / span * (WIDTH - LABEL - 10), 1)
+        return round(LABEL + (t - t0) / span * (WIDTH - LABEL - 24), 1)
 
     ticks = [(x(t), fmt_clock(t)[11:16]) for t in range(int(t0), int(t1) + 1, step)]
     return {"x": x, "ticks": ticks, "width": WIDTH, "label": LABEL, "lane_h": LANE_H}
+
+
+def _lanes(t: UserTimeline, now: float, x: Any) -> list[dict[str, Any]]:
+    """Return each lane's SVG rectangles: blue while it gives access, grey when it gives none, red past the intended
+    end; the part after ``now`` (scheduled, not yet happened) pale."""
+    lanes = []
+    for lane in t.lanes:
+        rects = []
+        for sp in lane.intervals:
+            end = now if sp.end is None else sp.end
+            colour = "#4a7fd4" if sp.access else "#a8a8b3"
+            title = f"{lane.name} {sp.label}".strip()
+            pieces = [(sp.start, end, colour)]
+            if sp.access and end > t.intended_end:
+                pieces = [(sp.start, min(end, t.intended_end), colour), (max(sp.start, t.intended_end), end, "#e0483e")]
+            for a, b, fill in pieces:
+                for lo, hi, opacity in ((a, min(b, now), 1.0), (max(a, now), b, 0.35)):
+                    if hi > lo:
+                        rects.append(
+                            {"x": x(lo), "w": max(x(hi) - x(lo), 1.5), "fill": fill, "opacity": opacity, "title": title}
+                        )
+        lanes.append({"name": lane.name, "rects": rects})
+    return lanes
 
 
 def _fast_path(prov: dict[str, Any] | None, now: float, users: dict[str, str]) -> list[dict[str, Any]]:
@@ -176,11 +201,13 @@ def create_dashboard(src: DashboardSources) -> FastAPI:
         upns = {u["id"]: u["userPrincipalName"] for u in data["users"]}
         chosen = request.query_params.get("user") or ""
         job = data["provisioning"]
+        axis = _axis(timelines, now)
         return {
             "now": now,
             "mode": data["mode"],
-            "timelines": timelines,
-            "axis": _axis(timelines, now),
+            "paused": data["paused"],
+            "timelines": [(t, _lanes(t, now, axis["x"])) for t in timelines],
+            "axis": axis,
             "job": job["job"] if job else None,
             "cycles": job["cyclesRun"] if job else 0,
             "next_cycle": ts(job["job"].get("nextCycleDateTime")) if job else None,
@@ -235,6 +262,24 @@ def create_dashboard(src: DashboardSources) -> FastAPI:
         if seconds <= 0:
             return refuse(request, f"Advance by: give a positive duration such as 10m or PT1H, got {raw!r}")
         return await advance(request, seconds, f"by {format_duration(seconds)}")
+
+    async def clock_switch(request: Request, action: str) -> Response:
+        async with _client() as http:
+            r = await http.post(f"{src.idc_base}/_sandbox/clock/{action}")
+        body = r.json()
+        ok = {"pause": "Clock paused", "resume": "Clock running"}[action]
+        message = f"{ok} at {fmt_clock(ts(body['now']), seconds=True)}." if r.is_success else body["error"]["message"]
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"message": message}, status_code=r.status_code)
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/api/pause", response_model=None)
+    async def pause(request: Request) -> Response:
+        return await clock_switch(request, "pause")
+
+    @app.post("/api/resume", response_model=None)
+    async def resume(request: Request) -> Response:
+        return await clock_switch(request, "resume")
 
     @app.post("/api/next-cycle", response_model=None)
     async def next_cycle(request: Request) -> Response:

@@ -28,6 +28,9 @@ def env_vars(cfg: dict[str, Any]) -> dict[str, str]:
         "JITBOX_SCIM_URL": "scim_url",
         "JITBOX_SCIM_TOKEN": "scim_token",
         "JITBOX_GRAPH_URL": "graph_url",
+        "JITBOX_MYROLES_URL": "myroles_url",
+        "JITBOX_PORTAL_URL": "portal_url",
+        "JITBOX_DASHBOARD_URL": "dashboard_url",
         "JITBOX_AWS_INSTANCE_ARN": "aws_instance_arn",
         "JITBOX_AWS_IDENTITY_STORE_ID": "aws_identity_store_id",
     }

@@ -18,7 +18,7 @@ from sim.bounds import worst_case
 from sim.durations import DurationError, parse_duration
 from sim.settings import Settings, SettingsError
 
-__all__ = ["Lane", "UserTimeline", "build_timelines", "ts"]
+__all__ = ["Lane", "Span", "UserTimeline", "build_timelines", "ts"]
 
 ADD = "Add member to role completed (PIM activation)"
 REMOVES = ("Remove member from role (PIM activation expired)", "Remove member from role completed (PIM deactivate)")
@@ -33,12 +33,23 @@ def ts(value: Any) -> float | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
 
 
+@dataclass(frozen=True)
+class Span:
+    """One interval of a lane; ``end`` None while still open; ``access`` False when it gives no access to AWS (a
+    portal session that lists nothing)."""
+
+    start: float
+    end: float | None
+    label: str = ""
+    access: bool = True
+
+
 @dataclass
 class Lane:
-    """One row of a timeline: intervals ``(start, end, label)``; ``end`` None while still open."""
+    """One row of a timeline."""
 
     name: str
-    intervals: list[tuple[float, float | None, str]] = field(default_factory=list)
+    intervals: list[Span] = field(default_factory=list)
 
 
 @dataclass
@@ -132,6 +143,16 @@ def _bound(base: Settings, activation: float, plane: dict[str, Any]) -> tuple[fl
     return bound.effective_end, bound.explain(settings)
 
 
+def _portal_span(session: dict[str, Any]) -> Span:
+    """Return a portal session's span, labelled with what it lists now (``GET /_sandbox/aws/access/{id}``)."""
+    if not session["live"]:
+        return Span(session["signin"], session["end"], "ended")
+    listed = sorted({r["roleName"] for r in session["launchable"]})
+    if not listed:
+        return Span(session["signin"], session["end"], "lists nothing", access=False)
+    return Span(session["signin"], session["end"], "lists " + ", ".join(listed))
+
+
 def build_timelines(
     *,
     users: list[dict[str, Any]],
@@ -161,38 +182,35 @@ def build_timelines(
             continue
         upn, group = str(user["userPrincipalName"]), groups.get(act["groupId"], act["groupId"])
         idc_user, idc_group = idc_users.get(upn.lower()), idc_groups.get(group)
-        window = Lane("Activation window", [(act["start"], act["end"], "PIM activation")])
+        window = Lane("Activation window", [Span(act["start"], act["end"])])
         entra = Lane(
-            "Entra membership", [(a, b, group) for a, b in _entra_intervals(audits, user["id"], act["groupId"])]
+            "Entra membership", [Span(a, b, group) for a, b in _entra_intervals(audits, user["id"], act["groupId"])]
         )
         idc_lane = Lane(
             "Identity Center membership",
             [
-                (m["start"], m["end"], group)
+                Span(m["start"], m["end"], group)
                 for m in history
                 if m["user_id"] == idc_user
                 and m["group_id"] == idc_group
                 and (m["end"] is None or m["end"] > act["start"])
             ],
         )
+        mine = access.get(idc_user or "", {})
         portal = Lane(
             "Portal session",
-            [
-                (p["signin"], min(p["end"], p["ended_at"] or math.inf), "portal session")
-                for p in plane.get("portal_sessions", [])
-                if p["user_id"] == idc_user and p["end"] > act["start"]
-            ],
+            [_portal_span(p) for p in mine.get("portal_sessions", []) if p["end"] > act["start"]],
         )
         role = Lane(
             "Role session",
             [
-                (r["launch"], r["effective_end"], r["role_name"])
-                for r in access.get(idc_user or "", {}).get("role_sessions", [])
+                Span(r["launch"], r["effective_end"], r["role_name"])
+                for r in mine.get("role_sessions", [])
                 if r["launch"] >= act["start"]
             ],
         )
-        ends = [min(b if b is not None else now, now) for _a, b, _l in idc_lane.intervals + role.intervals]
-        live = [s for s in access.get(idc_user or "", {}).get("portal_sessions", []) if s["live"] and s["launchable"]]
+        ends = [min(sp.end if sp.end is not None else now, now) for sp in idc_lane.intervals + role.intervals]
+        live = [s for s in mine.get("portal_sessions", []) if s["live"] and s["launchable"]]
         can_launch = max((s["end"] for s in live), default=None)
         bound_end, text = _bound(base, act["end"] - act["start"], plane)
         out.append(

@@ -245,15 +245,36 @@ class ScaledClock(Clock):
         self.factor = float(factor)
         self._real0 = _time.monotonic()
         self._virt0 = (start or datetime.now(tz=UTC)).timestamp()
+        self._paused_at: float | None = None
 
     @property
     def mode(self) -> str:
         return f"scaled:{self.factor:g}"
 
+    @property
+    def paused(self) -> bool:
+        """True while :meth:`pause` holds virtual time still."""
+        return self._paused_at is not None
+
+    def pause(self) -> None:
+        """Hold virtual time still (timers wait) until :meth:`resume`; no-op when already paused."""
+        if self._paused_at is None:
+            self._paused_at = _time.monotonic()
+
+    def resume(self) -> None:
+        """Let virtual time run again from where :meth:`pause` held it; no-op when running."""
+        if self._paused_at is not None:
+            self._real0 += _time.monotonic() - self._paused_at
+            self._paused_at = None
+            self._wake.set()
+
     def _base_time(self) -> float:
-        return self._virt0 + (_time.monotonic() - self._real0) * self.factor
+        real = self._paused_at if self._paused_at is not None else _time.monotonic()
+        return self._virt0 + (real - self._real0) * self.factor
 
     def _real_seconds_until(self, due: float) -> float:
+        if self._paused_at is not None:
+            return 1.0
         return max(0.0, (due - self.time()) / self.factor)
 
 

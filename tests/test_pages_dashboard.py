@@ -107,3 +107,20 @@ def test_each_page_answers_in_under_200_ms_on_the_manual_clock(walked: SeededSan
     medians = {name: _median_seconds(client, path) for name, (client, path) in pages.items()}
     slow = {name: round(t * 1000) for name, t in medians.items() if t >= 0.2}
     assert not slow, f"pages slower than 200 ms (median ms): {slow}"
+
+
+def test_config_and_jitbox_env_name_the_three_pages(walked: SeededSandbox) -> None:
+    from jitbox.env import env_vars
+
+    cfg = walked.sandbox.config()
+    env = env_vars(cfg)
+    for key, var in (("myroles_url", "MYROLES"), ("portal_url", "PORTAL"), ("dashboard_url", "DASHBOARD")):
+        assert httpx2.get(cfg[key], follow_redirects=True).status_code == 200
+        assert env[f"JITBOX_{var}_URL"] == cfg[key]
+
+
+def test_dashboard_offers_pause_and_resume_only_for_a_scaled_clock(walked: SeededSandbox) -> None:
+    url = walked.sandbox.config()["dashboard_url"]
+    assert ">Pause</button>" not in httpx2.get(url).text  # manual clock
+    refused = httpx2.post(url + "api/pause", headers=JSON)
+    assert refused.status_code == 400 and "only a scaled clock can pause" in refused.json()["message"]
