@@ -192,10 +192,14 @@ class Directory:
         self.applications: dict[str, Application] = {}
         self.tokens: dict[str, Caller] = {}
         self.listeners: list[MembershipListener] = []
+        self._upns: dict[str, str] = {}  # lower-case userPrincipalName -> user id
+        self._names: dict[str, str] = {}  # lower-case identity name -> id of the first user with it
 
     def clear(self) -> None:
         """Forget every object and token (sandbox reset)."""
         self.users.clear()
+        self._upns.clear()
+        self._names.clear()
         self.groups.clear()
         self.service_principals.clear()
         self.applications.clear()
@@ -209,9 +213,7 @@ class Directory:
 
     def user(self, user_id: str) -> User:
         """Return the user with ``user_id`` (or userPrincipalName) or raise 404."""
-        found = self.users.get(user_id) or next(
-            (u for u in self.users.values() if u.userPrincipalName.lower() == user_id.lower()), None
-        )
+        found = self.users.get(user_id) or self.users.get(self._upns.get(user_id.lower(), ""))
         if found is None:
             raise not_found("user", user_id)
         return found
@@ -238,9 +240,9 @@ class Directory:
 
     def by_name(self, name: str) -> User | Application:
         """Return the user or application whose sandbox identity name is ``name``."""
-        for u in self.users.values():
-            if u.name.lower() == name.lower():
-                return u
+        uid = self._names.get(name.lower())
+        if uid is not None:
+            return self.users[uid]
         for a in self.applications.values():
             if a.name.lower() == name.lower():
                 return a
@@ -256,7 +258,7 @@ class Directory:
         upn = str(data["userPrincipalName"])
         if "@" not in upn:
             raise bad_request(f"Property userPrincipalName {upn!r} must look like alias@domain.")
-        if any(u.userPrincipalName.lower() == upn.lower() for u in self.users.values()):
+        if upn.lower() in self._upns:
             raise bad_request(
                 "Another object with the same value for property userPrincipalName already exists.",
                 code="Request_BadRequest",
@@ -273,6 +275,8 @@ class Directory:
             is_admin=is_admin,
         )
         self.users[user.id] = user
+        self._upns[upn.lower()] = user.id
+        self._names.setdefault(user.name.lower(), user.id)
         return user
 
     def add_group(self, data: dict[str, Any]) -> Group:

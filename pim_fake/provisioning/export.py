@@ -34,11 +34,17 @@ class Exporter:
         self.failed = failed
         self.users: dict[str, TargetUser] = {}
         self.groups: dict[str, TargetGroup] = {}
+        self.touched: set[ObjectKey] = set()
+        """Objects SCIM calls were sent for since the job last cleared this (the end of each cycle)."""
+        self.stale_groups: set[str] = set()
+        """Groups whose last export left out a directory member the target cache did not hold yet."""
 
     def forget(self) -> None:
         """Forget the target cache (a restart or a new target): the next cycle matches every object again."""
         self.users.clear()
         self.groups.clear()
+        self.touched.clear()
+        self.stale_groups.clear()
 
     # --- users ------------------------------------------------------------------------------------------------
     def process_user(
@@ -62,10 +68,12 @@ class Exporter:
             else:
                 self._ensure_user(change, src, legacy)
         except ScimFailure as f:
+            self.touched.add(("user", uid))
             self.failed(("user", uid), change, f)
             return 0
         if not change.steps:
             return 0
+        self.touched.add(("user", uid))
         self.succeeded(("user", uid), change)
         return 1
 
@@ -109,6 +117,10 @@ class Exporter:
             assert known is not None
             change.target_id = known.scim_id
             desired = {m for m in (src[1] if src else ()) if m in self.users}
+            if src is not None and len(desired) < len(set(src[1])):
+                self.stale_groups.add(gid)
+            else:
+                self.stale_groups.discard(gid)
             adds = sorted(desired - known.members)
             removes = sorted(known.members - desired)
             if only_add is not None:
@@ -118,10 +130,12 @@ class Exporter:
                 change.action = "update" if change.action == "other" else change.action
             self.scim.patch_members(change, known, self.users, adds, removes, legacy)
         except ScimFailure as f:
+            self.touched.add(("group", gid))
             self.failed(("group", gid), change, f)
             return 0
         if not change.steps:
             return 0
+        self.touched.add(("group", gid))
         self.succeeded(("group", gid), change)
         return 1
 

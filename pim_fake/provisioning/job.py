@@ -122,6 +122,8 @@ class ProvisioningJob:
         self._cycle_timer: Timer | None = None
         self._run = threading.RLock()
         self._fp_lock = threading.Lock()
+        self._last_snap: Snapshot | None = None
+        self._pending: set[ObjectKey] = set()
 
     def _new_id(self) -> str:
         return seeded_uuid(self._ids)
@@ -210,12 +212,18 @@ class ProvisioningJob:
             if self._cycle_timer is not None:
                 self._cycle_timer.cancel()
             self.failures.reset()
-            self.exporter.forget()
+            self._forget_target()
             self.state = "Active"
             self.code = "Active"
             self._event("Enable/restart provisioning configuration")
             self.origin = self.clock.time()
             self._cycle(initial=True)
+
+    def _forget_target(self) -> None:
+        """Forget the target cache and what the last cycle read: the next cycle looks at every object again."""
+        self.exporter.forget()
+        self._last_snap = None
+        self._pending.clear()
 
     def _event(self, activity: str) -> None:
         """Report a provisioning-configuration audit event (category ``ProvisioningManagement`` [E-AUDREF])."""
@@ -229,7 +237,7 @@ class ProvisioningJob:
             self._event("Update provisioning setting or credentials")
             self.scim.retarget(target, client or httpx2.Client(timeout=60.0))
             was_running = self.code in ("Active", "Quarantine")
-            self.exporter.forget()
+            self._forget_target()
             self.failures.forget()
             if was_running:
                 self.code = "Paused"
@@ -293,7 +301,12 @@ class ProvisioningJob:
                 self._cycle(snap=snap, started=start)
 
     def _cycle(self, initial: bool = False, snap: Snapshot | None = None, started: float | None = None) -> None:
-        """Run one cycle: export every in-scope or known object not waiting in escrow, then schedule the next."""
+        """Run one cycle: export the in-scope or known objects not waiting in escrow, then schedule the next.
+
+        The initial cycle (and the first after the target cache was forgotten) looks at every object; later cycles
+        look only at what changed since the last cycle read the directory (:meth:`_changed`) — Entra's watermark
+        and delta query [E-HOW] — so their cost follows the changes, not the tenant size.
+        """
         with self._run:
             began = self.clock.time()
             started = began if started is None else started
@@ -302,12 +315,19 @@ class ProvisioningJob:
             failures_before = self.counts.failed
             exported = 0
             waiting = self.failures.waiting(began)
-            for uid in sorted(set(snap.users) | set(self.users)):
+            last = None if initial or not self.options.incremental_cycles else self._last_snap
+            if last is None:
+                user_ids, group_ids = set(snap.users) | set(self.users), set(snap.groups) | set(self.groups)
+            else:
+                user_ids, group_ids = self._changed(last, snap)
+            for uid in sorted(user_ids):
                 if ("user", uid) not in waiting:
                     exported += self.exporter.process_user(uid, snap, cycle_id, allow_disable=True)
-            for gid in sorted(set(snap.groups) | set(self.groups)):
+            for gid in sorted(group_ids):
                 if ("group", gid) not in waiting:
                     exported += self.exporter.process_group(gid, snap, cycle_id, only_add=None)
+            self._last_snap = snap
+            self.exporter.touched.clear()
             self.cycles_run += 1
             failed = self.counts.failed - failures_before
             execution = {
@@ -324,6 +344,19 @@ class ProvisioningJob:
             if failed == 0 and self.code != "Paused":
                 self.last_success = execution
             self._after_cycle(failed)
+
+    def _changed(self, last: Snapshot, snap: Snapshot) -> tuple[set[str], set[str]]:
+        """Return the user and group ids a cycle must look at after ``last``: those whose directory state differs
+        (in scope, attributes, members), those exported outside cycles since (fast path, retries, on demand), those
+        whose last export failed, and groups that left out a member the target did not have yet."""
+        users = {u for u, src in snap.users.items() if last.users.get(u) != src}
+        users.update(u for u in last.users if u not in snap.users)
+        groups = {g for g, src in snap.groups.items() if last.groups.get(g) != src}
+        groups.update(g for g in last.groups if g not in snap.groups)
+        for kind, oid in self._pending | self.exporter.touched:
+            (users if kind == "user" else groups).add(oid)
+        groups.update(self.exporter.stale_groups)
+        return users, groups
 
     def _after_cycle(self, failed: int) -> None:
         """Quarantine on escrow thresholds, leave or slow down quarantine, and schedule the next cycle [E-QUAR]."""
@@ -358,10 +391,12 @@ class ProvisioningJob:
         self.code = "Paused"
 
     def _succeeded(self, key: ObjectKey, change: Change) -> None:
+        self._pending.discard(key)
         self.failures.succeeded(key)
         self.log.record(change, "success", None)
 
     def _failed(self, key: ObjectKey, change: Change, f: ScimFailure) -> None:
+        self._pending.add(key)
         self.log.record(change, "failure", f)
         verdict = self.failures.failed(key, f)
         if verdict is Verdict.QUARANTINE:

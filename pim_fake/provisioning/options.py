@@ -60,6 +60,10 @@ class EngineOptions:
     member_batch_size: int = 100
     on_demand_max_members: int = 5
     adscim_group_schema: bool = True
+    incremental_cycles: bool = True
+    """Incremental cycles look only at objects that changed since the last cycle (Entra's watermark and delta
+    query [E-HOW]); False makes every cycle look at every object — the same SCIM calls, slower; the reference the
+    delta is tested against."""
 
 
 @dataclass(frozen=True)
