@@ -7,12 +7,17 @@
   order).
 
 The filter text is parsed with :class:`scim2_models.ScimFilter` (no hand-written parser); the AST is then checked
-against the table above and turned into a :class:`Query` the SCIM layer answers from the store's indexes. Attribute
+against the table above and turned into a :class:`Query` the SCIM layer answers from the store's indexes. One
+shape skips the parser: a single ``attribute eq "value"`` with a plain attribute name, one space either side of a
+lower-case ``eq`` and a value without quotes, backslashes or control characters — Entra's matching query [E-SCIM], sent once per object
+in a sync. It gives the same :class:`Query` the parser does (``tests/test_scim_filters.py`` holds the two equal); a
+grammar parse costs ~0.3 ms, a quarter of such a request. Attribute
 names are case-insensitive (RFC 7643 §2.1); anything else is a 400 in AWS's shape.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -94,7 +99,21 @@ _GROUP_ATTRS = {
 _GROUP_COMBOS = [{"displayName"}, {"externalId"}, {"members.value"}, {"id", "member"}]
 
 
+_SIMPLE_EQ = re.compile(r'([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)?) eq "([^"\\\x00-\x1f\x7f]*)"')
+"""``attr eq "value"`` or ``attr.sub eq "value"``: the shape that needs no grammar (see the module docstring)."""
+
+
 def _query(text: str, attrs: dict[str, str], combos: list[set[str]], where: str) -> Query:
+    simple = _SIMPLE_EQ.fullmatch(text)
+    if simple is not None:
+        canonical = attrs.get(simple.group(1).lower())
+        if canonical is not None and {canonical} in combos:
+            return Query({canonical: simple.group(2)})
+    return _parsed_query(text, attrs, combos, where)
+
+
+def _parsed_query(text: str, attrs: dict[str, str], combos: list[set[str]], where: str) -> Query:
+    """Return the query for ``text`` through the scim2-models grammar (every shape)."""
     terms: dict[str, str] = {}
     for comp in _comparisons(_parse(text), text):
         canonical = attrs.get(_name(comp.attr_path))

@@ -19,7 +19,9 @@ op = st.one_of(
     st.tuples(st.just("add"), st.integers(0, N - 1), st.just("")),
     st.tuples(st.just("remove"), st.integers(0, N - 1), st.just("")),
     st.tuples(st.just("advance"), st.integers(1, 6000), st.just("")),
-    st.tuples(st.just("fault"), st.integers(1, 3), st.sampled_from(["PATCH Groups", "POST Users", "GET Users", "PATCH Users"])),
+    st.tuples(
+        st.just("fault"), st.integers(1, 3), st.sampled_from(["PATCH Groups", "POST Users", "GET Users", "PATCH Users"])
+    ),
 )
 
 
