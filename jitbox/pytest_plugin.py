@@ -33,11 +33,11 @@ if TYPE_CHECKING:  # the web stack loads only when a test asks for a sandbox
     from jitbox.sandbox_api import Sandbox
 
 from sim.clock import ManualClock
-from sim.engine import simulate
 from sim.population import Population
 from sim.results import RunResult
 from sim.scenario import load_scenario, run_scenario
 from sim.settings import Settings
+from sim.vector import simulate_auto
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def jitbox_simulate() -> Callable[..., RunResult]:
     """Return ``simulate(settings, population, seed=0) -> RunResult`` that also checks the closed-form bound."""
 
     def run(settings: Settings, population: Population, seed: int = 0) -> RunResult:
-        return _checked(simulate(settings, population, seed))
+        return _checked(simulate_auto(settings, population, seed)[0])
 
     return run
 

@@ -31,10 +31,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.engine import simulate
 from sim.population import Population
 from sim.results import RunResult
 from sim.settings import Settings, SettingsError, load_settings, read_toml_file
+from sim.vector import simulate_auto
 
 __all__ = [
     "Scenario",
@@ -201,5 +201,5 @@ def run_scenario(scenario: Scenario, seed: int | None = None) -> list[RunResult]
     results = []
     for label, settings in scenario.runs():
         name = scenario.name if label == "base" else f"{scenario.name}/{label}"
-        results.append(simulate(settings, scenario.population, use, name=name))
+        results.append(simulate_auto(settings, scenario.population, use, name=name)[0])
     return results

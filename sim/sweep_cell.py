@@ -1,7 +1,7 @@
 """One sweep cell: its replications run on the numpy path or the event engine, and the metrics they give.
 
-Each cell runs through :func:`sim.vector.simulate_auto` (``engine = "auto"``: the numpy path where the closed form
-holds, the event engine for sliding-window fast-path bursts), or one path forced (``vector`` / ``engine``).
+Each cell runs through :func:`sim.vector.simulate_auto` (``engine = "auto"``: the numpy path, for every population,
+throttled bursts included), or one path forced (``vector`` / ``engine``, the reference).
 """
 
 from __future__ import annotations

@@ -4,21 +4,21 @@ It draws exactly the same samples (:meth:`sim.population.Population.sample` from
 the same rules as :mod:`sim.rules`, written as array operations. Each array helper names the scalar rule it
 mirrors; a property test (``tests/test_vector.py``) holds every column equal to the event engine's, bit for bit.
 
-Where the closed form does not hold the vector path refuses: the ``sliding`` fast-path throttle ("first 5
-activations per 10 s per app" [E-AWS][E-PIMG]) is a sequential greedy admission, so when any app sees more than
-``fast_path_limit`` Entra adds within ``fast_path_window`` (a burst), :func:`simulate_vector` raises
-:class:`NeedsEngine` and :func:`simulate_auto` runs the event engine instead. Without such a burst every activation
-takes the fast path, which is exactly what the throttle would decide. The ``fixed`` window mode is an aligned
-count and is vectorised exactly, bursts included.
+Every population runs here, throttled bursts included. The ``sliding`` fast-path throttle ("first 5 activations per
+10 s per app" [E-AWS][E-PIMG]) is a sequential greedy admission: where no app sees more than ``fast_path_limit``
+Entra adds within ``fast_path_window`` everyone is admitted (one array comparison); otherwise the adds split into
+independent runs at gaps of a whole window, and the crowded runs go through
+:meth:`sim.rules.FastPathThrottle.admit_many`, one linear pass. The ``fixed`` window mode is an aligned count,
+vectorised exactly. The rest is array arithmetic.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import simulate
 from sim.population import Population, Samples
 from sim.results import RunResult, finish_columns
+from sim.rules import FastPathThrottle
 from sim.settings import (
     APPROVAL_TIMEOUT,
     ENTITLEMENT_CACHE,
@@ -29,7 +29,6 @@ from sim.settings import (
 )
 
 __all__ = [
-    "NeedsEngine",
     "fast_path_admissions",
     "next_cycle_after_v",
     "simulate_auto",
@@ -40,10 +39,6 @@ __all__ = [
 NAN = np.nan
 INF = np.inf
 F64 = np.float64
-
-
-class NeedsEngine(Exception):
-    """The closed form does not hold for this population (a sliding-window fast-path burst); use the engine."""
 
 
 def next_cycle_after_v(t: np.ndarray, interval: float, phase: float) -> np.ndarray:
@@ -57,9 +52,9 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
     """Array form of :class:`sim.rules.FastPathThrottle`: True where the Entra add takes the fast path.
 
     Admissions happen per app in the engine's event order — by Entra add time, then activation start (when the
-    event was scheduled), then index. ``fixed`` windows [E-AWS] are counted exactly; for ``sliding`` windows,
-    raises :class:`NeedsEngine` when any ``fast_path_limit + 1`` consecutive adds of one app fall within
-    ``fast_path_window`` (only then does the greedy admission refuse anyone).
+    event was scheduled), then index. ``fixed`` windows [E-AWS] are counted exactly; ``sliding`` windows admit
+    everyone unless some ``fast_path_limit + 1`` consecutive adds of one app fall within ``fast_path_window``, and
+    then run the throttle's linear pass (:func:`_sliding_pass`).
     """
     n = len(entra_add)
     admitted = np.zeros(n, dtype=bool)
@@ -81,29 +76,42 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
         rank = np.arange(len(order)) - np.repeat(group_start, sizes)
         admitted[order] = rank < limit
         return admitted
-    # sliding: only the times matter (either everyone is admitted or the engine runs), so ties need no order
-    if len(live) > limit:
-        if np.all(app[live] == app[live[0]]):
-            t, a = np.sort(entra_add[live]), np.zeros(len(live), dtype=np.int64)
-        else:
-            order = live[np.lexsort((entra_add[live], app[live]))]
-            t, a = entra_add[order], app[order]
-        same_app = a[limit:] == a[:-limit]
-        # the throttle pops an admission when ``admitted <= t - window`` (sim.rules.FastPathThrottle.admit)
-        crowded = same_app & ~(t[:-limit] <= t[limit:] - s.fast_path_window)
-        if np.any(crowded):
-            raise NeedsEngine(
-                f"more than {limit} Entra adds within {s.fast_path_window:g} s on one app (sliding fast-path window)"
-            )
-    admitted[live] = True
+    order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
+    t, a = entra_add[order], app[order]
+    if len(order) <= limit:
+        admitted[order] = True
+        return admitted
+    # the throttle pops an admission when ``admitted <= t - window`` (sim.rules.FastPathThrottle.admit): where no
+    # ``limit + 1`` consecutive adds of one app are that close, everyone is admitted
+    crowded = (a[limit:] == a[:-limit]) & ~(t[:-limit] <= t[limit:] - s.fast_path_window)
+    if not np.any(crowded):
+        admitted[order] = True
+        return admitted
+    admitted[order] = _sliding_pass(t, a, s)
     return admitted
 
 
-def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[str, np.ndarray]:
-    """Return the per-activation columns of :data:`sim.results.COLUMNS` computed from ``smp`` with array rules.
+def _sliding_pass(t: np.ndarray, a: np.ndarray, s: Settings) -> np.ndarray:
+    """Return the sliding-window admissions of adds sorted by app then engine order: one linear pass.
 
-    Raises :class:`NeedsEngine` when a sliding-window fast-path burst makes the closed form inapplicable.
+    A gap of at least ``fast_path_window`` since an app's previous add empties that app's window, so the adds split
+    into independent runs; runs of at most ``fast_path_limit`` adds are all admitted, and only the longer (throttled)
+    runs go through :meth:`sim.rules.FastPathThrottle.admit_many` — the rule is not restated here.
     """
+    n = len(t)
+    fresh = np.ones(n, dtype=bool)
+    fresh[1:] = (a[1:] != a[:-1]) | (t[:-1] <= t[1:] - s.fast_path_window)
+    run_start = np.flatnonzero(fresh)
+    run_end = np.append(run_start[1:], n)
+    out = np.ones(n, dtype=bool)
+    long_runs = run_end - run_start > s.fast_path_limit
+    for lo, hi in zip(run_start[long_runs].tolist(), run_end[long_runs].tolist(), strict=True):
+        out[lo:hi] = FastPathThrottle.from_settings(s).admit_many(t[lo:hi].tolist())
+    return out
+
+
+def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[str, np.ndarray]:
+    """Return the per-activation columns of :data:`sim.results.COLUMNS` computed from ``smp`` with array rules."""
     request = smp.request.astype(F64)
     requested = smp.requested.astype(F64)
     decision, outcome, start = _approval(s, smp, request)
@@ -282,15 +290,14 @@ def _modelled_user(
 def simulate_vector(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
     """Return the :class:`sim.results.RunResult` of :func:`sim.engine.simulate`, computed with array rules.
 
-    Same draws, same columns, ``events = 0``. Raises :class:`NeedsEngine` on a sliding-window fast-path burst.
+    Same draws, same columns, ``events = 0``.
     """
     cols = vector_columns(settings, population, population.draw(settings, seed))
     return RunResult(settings=settings, population=population, seed=seed, columns=cols, events=0, name=name)
 
 
 def simulate_auto(settings: Settings, population: Population, seed: int = 0, name: str = "") -> tuple[RunResult, str]:
-    """Return the run and the path used: ``"vector"`` where the closed form holds, else ``"engine"``."""
-    try:
-        return simulate_vector(settings, population, seed, name), "vector"
-    except NeedsEngine:
-        return simulate(settings, population, seed, name), "engine"
+    """Return the run and the path used — ``"vector"``: every population runs on the numpy path, which equals the
+    event engine column for column (the engine, :func:`sim.engine.simulate`, stays the reference: ``engine =
+    "engine"`` in a sweep forces it)."""
+    return simulate_vector(settings, population, seed, name), "vector"
