@@ -28,7 +28,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from fakekit.errors import bad_request, sandbox_error
+from fakekit.body import BodyError, read_json_body
+from fakekit.errors import bad_request, body_error, sandbox_error
 from fakekit.timefmt import iso_z
 from sim.clock import Clock, ClockError, ScaledClock
 from sim.durations import DurationError, parse_duration
@@ -117,12 +118,11 @@ class SandboxControl:
         raw: Any = request.query_params.get("seconds") or request.query_params.get("duration")
         field = "seconds"
         if raw is None:
-            body = await request.body()
-            if body.strip():
-                try:
-                    data = await request.json()
-                except ValueError:
-                    return bad_request("body", 'the body must be JSON like {"seconds": 2400} or {"duration": "PT40M"}')
+            try:
+                data = await read_json_body(request, allow_empty=True)
+            except BodyError as exc:
+                return body_error(exc, 'the body must be JSON like {"seconds": 2400} or {"duration": "PT40M"}')
+            if data is not None:
                 if not isinstance(data, dict):
                     return bad_request("body", "the body must be a JSON object")
                 if "seconds" in data:
@@ -148,12 +148,11 @@ class SandboxControl:
     async def reset(self, request: Request) -> Any:
         """``POST /_sandbox/reset``: run every reset hook (or the global reset); body ``{"clock": true}`` optional."""
         clock = request.query_params.get("clock", "").lower() in ("1", "true", "yes")
-        body = await request.body()
-        if body.strip():
-            try:
-                data = await request.json()
-            except ValueError:
-                return bad_request("body", 'the body must be empty or JSON like {"clock": true}')
+        try:
+            data = await read_json_body(request, allow_empty=True)
+        except BodyError as exc:
+            return body_error(exc, 'the body must be empty or JSON like {"clock": true}')
+        if data is not None:
             if not isinstance(data, dict) or not isinstance(data.get("clock", False), bool):
                 return bad_request("clock", 'give {"clock": true} to also restart the clock, or no body')
             unknown = sorted(set(data) - {"clock"})

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-__all__ = ["SANDBOX_CODES", "bad_request", "sandbox_error"]
+from fakekit.body import BodyError
 
-SANDBOX_CODES: dict[int, str] = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict"}
+__all__ = ["SANDBOX_CODES", "bad_request", "body_error", "sandbox_error"]
+
+SANDBOX_CODES: dict[int, str] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    404: "NotFound",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+}
 """The ``code`` each status gets when the caller names none."""
 
 
@@ -25,3 +33,9 @@ def sandbox_error(status: int, field: str | None, message: str, code: str | None
 def bad_request(field: str, message: str) -> JSONResponse:
     """Return the sandbox's 400 error response naming the bad ``field``."""
     return sandbox_error(400, field, message)
+
+
+def body_error(exc: BodyError, hint: str) -> JSONResponse:
+    """Return the sandbox error for a body :mod:`fakekit.body` refused (413 too large, else 400), with ``hint``
+    saying what body the route wants."""
+    return sandbox_error(exc.status, "body", f"{exc.message}; {hint}")

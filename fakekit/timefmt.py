@@ -6,7 +6,13 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["TIME_KEYS", "iso_z", "with_iso_times"]
+__all__ = ["EARLIEST_INSTANT", "LATEST_INSTANT", "TIME_KEYS", "in_range", "iso_z", "with_iso_times"]
+
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+"""The instants (Unix seconds) a fake accepts from a client: 1900-01-01 to 9000-01-01 UTC. Python's datetime ends
+at 9999-12-31, so a schedule starting there could not be printed once a duration was added (a start of 9999-12-31
+made a group's schedule list fail for everyone); ending in 9000 leaves room for any duration a fake accepts."""
 
 TIME_KEYS = frozenset(
     {"at", "signin", "end", "start", "launch", "expiration", "effective_end", "before", "from", "origin",
@@ -44,3 +50,8 @@ def with_iso_times(value: Any) -> Any:
         ):
             out[f"{key}_iso"] = iso_z(datetime.fromtimestamp(item, tz=UTC))
     return out
+
+
+def in_range(seconds: float) -> bool:
+    """Return whether Unix ``seconds`` lies within :data:`EARLIEST_INSTANT` .. :data:`LATEST_INSTANT`."""
+    return math.isfinite(seconds) and EARLIEST_INSTANT <= seconds <= LATEST_INSTANT

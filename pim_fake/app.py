@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fakekit.control import SandboxControl
+from fakekit.guard import INTERNAL_MESSAGE, CatchAll
 from pim_fake.directory import iso
 from pim_fake.errors import GraphError, bad_request
 from pim_fake.myroles import install_myroles
@@ -136,10 +137,11 @@ def _install_errors(app: FastAPI, clock: Clock) -> None:
     """Answer every error in Graph's envelope [G-ERR], with sequential request ids."""
     counter = {"n": 0}
 
-    def respond(request: Request, err: GraphError) -> JSONResponse:
+    def respond(request: Request | None, err: GraphError) -> JSONResponse:
         counter["n"] += 1
         rid = f"00000000-0000-4000-8000-{counter['n']:012d}"
-        body = err.envelope(iso(clock.now()) or "", rid, request.headers.get("client-request-id"))
+        client_rid = request.headers.get("client-request-id") if request is not None else None
+        body = err.envelope(iso(clock.now()) or "", rid, client_rid)
         return JSONResponse(status_code=err.status, content=body, headers=err.headers)
 
     @app.exception_handler(GraphError)
@@ -166,8 +168,8 @@ def _install_errors(app: FastAPI, clock: Clock) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return respond(request, bad_request(f"{where}: {first.get('msg', 'invalid value')}"))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return respond(
-            request, GraphError(500, "InternalServerError", f"Unexpected error: {type(exc).__name__}: {exc}")
-        )
+    def internal(path: str) -> JSONResponse:
+        """An exception no handler caught: Graph's 500 envelope with a fixed message (no exception text)."""
+        return respond(None, GraphError(500, "InternalServerError", INTERNAL_MESSAGE))
+
+    app.add_middleware(CatchAll, render=internal)

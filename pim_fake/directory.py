@@ -284,7 +284,15 @@ class Directory:
         name = data.get("displayName")
         if not isinstance(name, str) or not name.strip():
             raise bad_request("Property 'displayName' is required and must be a non-empty string.")
-        if data.get("groupTypes") and "DynamicMembership" in data["groupTypes"]:
+        group_types = data.get("groupTypes")
+        if group_types is not None and (
+            not isinstance(group_types, list) or not all(isinstance(t, str) for t in group_types)
+        ):
+            raise bad_request("Property 'groupTypes' must be a list of strings.")
+        members = data.get("members")
+        if members is not None and (not isinstance(members, list) or not all(isinstance(m, str) for m in members)):
+            raise bad_request("Property 'members' must be a list of user ids.")
+        if group_types and "DynamicMembership" in group_types:
             raise bad_request("Dynamic groups cannot be managed by PIM in this sandbox [G-OVERVIEW].")
         group = Group(
             id=str(data.get("id") or self.new_id()),

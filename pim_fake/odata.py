@@ -5,6 +5,10 @@ Supports what Graph's PIM and directory list calls use [G-ASI-LIST][G-FBCU][G-PO
 ``false``, numbers), combined with ``and`` / ``or`` and parentheses. Property names and the ``eq``/``and``
 keywords are case-insensitive; string comparison is case-insensitive, as Graph's is for ids and enum values.
 Anything else is a :class:`FilterError` whose message quotes the clause.
+
+Bounds (ours, not Graph's; Graph documents none a client meets): at most :data:`MAX_NESTING` levels of parentheses
+and :data:`MAX_CLAUSES` comparisons, and ``and``/``or`` chains are evaluated flat, so no ``$filter`` (500 nested
+parentheses, thousands of ``or``) can exhaust the parser's or the evaluator's stack.
 """
 
 from __future__ import annotations
@@ -13,7 +17,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["FilterError", "Predicate", "parse_filter"]
+__all__ = ["MAX_CLAUSES", "MAX_NESTING", "FilterError", "Predicate", "parse_filter"]
+
+MAX_NESTING = 32
+"""Deepest parenthesis nesting a ``$filter`` may use."""
+
+MAX_CLAUSES = 100
+"""Most comparisons one ``$filter`` may hold."""
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 
@@ -30,9 +40,9 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text):
-        if text[pos:].strip() == "":
-            break
         m = _TOKEN.match(text, pos)
+        if m is None and not text[pos:].strip():
+            break
         if m is None:
             raise FilterError(f"Invalid filter clause: unexpected text at {text[pos:]!r}")
         kind = m.lastgroup or ""
@@ -62,6 +72,8 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.text = text
+        self.depth = 0
+        self.clauses = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -80,31 +92,36 @@ class _Parser:
         return pred
 
     def or_expr(self) -> Predicate:
-        left = self.and_expr()
+        parts = [self.and_expr()]
         while (tok := self.peek()) is not None and tok[0] == "word" and tok[1].lower() == "or":
             self.take()
-            right = self.and_expr()
-            left = (lambda a, b: lambda item: a(item) or b(item))(left, right)
-        return left
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else lambda item: any(p(item) for p in parts)
 
     def and_expr(self) -> Predicate:
-        left = self.term()
+        parts = [self.term()]
         while (tok := self.peek()) is not None and tok[0] == "word" and tok[1].lower() == "and":
             self.take()
-            right = self.term()
-            left = (lambda a, b: lambda item: a(item) and b(item))(left, right)
-        return left
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else lambda item: all(p(item) for p in parts)
 
     def term(self) -> Predicate:
         kind, value = self.take()
         if kind == "lp":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise FilterError(f"Invalid filter clause: more than {MAX_NESTING} nested parentheses")
             inner = self.or_expr()
             if self.take()[0] != "rp":
                 raise FilterError(f"Invalid filter clause: missing ')' in {self.text!r}")
+            self.depth -= 1
             return inner
         if kind != "word":
             raise FilterError(f"Invalid filter clause: expected a property name, got {value!r} in {self.text!r}")
         path = value
+        self.clauses += 1
+        if self.clauses > MAX_CLAUSES:
+            raise FilterError(f"Invalid filter clause: more than {MAX_CLAUSES} comparisons")
         op_kind, op = self.take()
         if op_kind != "word" or op.lower() not in ("eq", "ne"):
             raise FilterError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from fakekit.timefmt import in_range
 from pim_fake.directory import iso
 from pim_fake.errors import bad_request
 
@@ -64,9 +65,13 @@ def parse_dt(value: Any, field_name: str) -> datetime:
         raise bad_request(f"Property '{field_name}' must be an ISO 8601 date-time such as 2025-06-03T09:00:00Z.")
     try:
         dt = datetime.fromisoformat(value)
-    except ValueError:
+        dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        stamp = dt.timestamp()
+    except (ValueError, OverflowError):
         raise bad_request(f"Property '{field_name}' value {value!r} is not an ISO 8601 date-time.") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    if not in_range(stamp):
+        raise bad_request(f"Property '{field_name}' must lie between 1900-01-01 and 9000-01-01 (UTC) in this sandbox.")
+    return dt
 
 
 def iso_at(t: float | None) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fakekit.timefmt import in_range
 from pim_fake.directory import Caller, Directory
 from pim_fake.errors import bad_request, forbidden, not_found
 from pim_fake.pim_terms import ACCESS_IDS, ACTIONS, ELIGIBILITY, ENUM_ONLY, EXPIRATION_TYPES, iso_at, norm, parse_dt
@@ -65,6 +66,9 @@ def read_request(kind: str, body: Any, caller: Caller, directory: Directory, now
     ticket = body.get("ticketInfo") or {}
     if not isinstance(ticket, dict):
         raise bad_request("Property 'ticketInfo' must be an object with ticketNumber and ticketSystem.")
+    for key in ("ticketNumber", "ticketSystem"):
+        if ticket.get(key) is not None and not isinstance(ticket[key], str):
+            raise bad_request(f"Property 'ticketInfo.{key}' must be a string.")
     validation_only = bool(body.get("isValidationOnly", False))
     start, end, exp_type, duration = schedule_window(body.get("scheduleInfo"), action, now)
     return RequestInput(
@@ -154,6 +158,11 @@ def schedule_window(info: Any, action: str, now: float) -> tuple[float, float | 
         )
     if exp_type == "afterDuration":
         seconds = _positive_duration(duration)
+        if not in_range(start + seconds):
+            raise bad_request(
+                "scheduleInfo.expiration.duration ends after 9000-01-01, the last instant this sandbox keeps.",
+                code="InvalidRoleAssignmentRequest",
+            )
         return start, start + seconds, exp_type, str(duration).upper()
     if exp_type == "afterDateTime":
         end = parse_dt(exp.get("endDateTime"), "scheduleInfo.expiration.endDateTime").timestamp()

@@ -30,10 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
 
 from fakekit.control import SandboxControl
+from fakekit.guard import INTERNAL_MESSAGE, CatchAll, sandbox_internal
+from fakekit.ids import seeded_uuid
 from scim_server import sandbox_routes, scim
 from scim_server.aws import install
+from scim_server.errors import DETAIL_INTERNAL, error_body
 from scim_server.journal import Journal
 from scim_server.sandbox import FaultInjector, RateLimiter, RequestLog
 from scim_server.store import Store
@@ -167,6 +171,7 @@ def create_app(
         title="jitbox fake IAM Identity Center", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
     )
     app.state.idc = ctx
+    app.add_middleware(CatchAll, render=lambda path: internal_error(ctx, path))
     control.on_reset(store.reset)
     control.provide_state("identity_store", store.dump)
     _install_scim(app, ctx)
@@ -180,3 +185,22 @@ def _install_scim(app: FastAPI, ctx: IdcContext) -> None:
     """Mount the SCIM endpoint and the SCIM fake's sandbox routes (``scim_server/scim.py``, ``sandbox.py``)."""
     sandbox_routes.install(app, ctx)
     scim.install(app, ctx)
+
+
+def internal_error(ctx: IdcContext, path: str) -> Response:
+    """The 500 of an exception no handler caught, in the shape of the protocol ``path`` belongs to (no exception
+    text): the sandbox error body, AWS's SCIM error, JSON 1.1 ``InternalServerException`` on ``POST /``, else the
+    REST-JSON error of the portal and sso-oidc routes [BC-parsers]."""
+    rid = seeded_uuid()
+    if path.startswith("/_sandbox"):
+        return sandbox_internal(path)
+    if "/scim/v2" in path:
+        body = error_body(500, DETAIL_INTERNAL, rid, ctx.clock.now())
+        return JSONResponse(body, status_code=500, headers={"x-amzn-RequestId": rid})
+    headers = {"x-amzn-RequestId": rid}
+    if path == "/":
+        content = {"__type": "InternalServerException", "Message": INTERNAL_MESSAGE}
+        return JSONResponse(content, 500, headers=headers, media_type="application/x-amz-json-1.1")
+    return JSONResponse(
+        {"message": INTERNAL_MESSAGE}, 500, headers={**headers, "x-amzn-ErrorType": "InternalServerException"}
+    )

@@ -42,9 +42,17 @@ class Query:
         return "&".join(f"{k}={v}" for k, v in sorted(self.terms.items()))
 
 
+MAX_FILTER_LENGTH = 2048
+"""Longest filter text parsed (ours: AWS allows one or two ``eq`` terms [DG-limits], a few hundred characters)."""
+
+
 def _parse(text: str) -> FilterNode:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise ScimError.invalid(f"filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH}")
     try:
         return ScimFilter(text).ast
+    except RecursionError:
+        raise ScimError.invalid("filter nests too deeply") from None
     except (SCIMException, ValidationError, ValueError, TypeError) as exc:
         raise ScimError.invalid(f"filter {text!r} is not valid SCIM filter syntax: {exc}") from None
 

@@ -7,6 +7,11 @@ active; at most one op on userName and one on active; only ``eq`` in value-path 
 PATCH groups ([DG-patchgroup][DG-limits][GH-kc73][UG-users]): only ``displayName``, ``members``, ``externalId``; at
 most 100 membership changes per request; ``replace`` of members or removing all members → "Replacing group
 memberships is not supported."; members must be users (no nested groups).
+
+Both: at most :data:`MAX_PATCH_OPERATIONS` operations per request, checked before any is parsed. AWS documents
+only the 100 membership changes [DG-patchgroup] and no cap on operations; every real PATCH (Entra sends one op per
+changed attribute, one per member batch) fits in 100, and the cap keeps a 40,000-operation body from holding the
+store for seconds (the limit is ours: a 400 in AWS's shape).
 """
 
 from __future__ import annotations
@@ -33,7 +38,10 @@ from scim_server.scim_schema import (
 )
 from scim_server.user_rules import dump_user, validate_user
 
-__all__ = ["GroupPatch", "patch_user", "plan_group_patch"]
+__all__ = ["MAX_PATCH_OPERATIONS", "GroupPatch", "patch_user", "plan_group_patch"]
+
+MAX_PATCH_OPERATIONS = 100
+"""Most operations one PATCH may carry (see the module docstring)."""
 
 _USER_PATCHABLE = {
     "username",
@@ -54,6 +62,14 @@ _USER_PATCHABLE = {
 }
 
 
+def _operations(data: dict[str, Any]) -> Any:
+    """Return the body's ``Operations`` (any case); 400 when it lists more than :data:`MAX_PATCH_OPERATIONS`."""
+    ops = next((v for k, v in data.items() if k.lower() == "operations"), None)
+    if isinstance(ops, list) and len(ops) > MAX_PATCH_OPERATIONS:
+        raise invalid(f"{len(ops)} operations in one PATCH; at most {MAX_PATCH_OPERATIONS}")
+    return ops
+
+
 # --- users ------------------------------------------------------------------------------------------------------
 def patch_user(current: dict[str, Any], data: Any, *, string_booleans: bool = True) -> dict[str, Any]:
     """Apply a PatchUser body to a stored user body; return the attributes to store (validated like a create).
@@ -63,7 +79,7 @@ def patch_user(current: dict[str, Any], data: Any, *, string_booleans: bool = Tr
     """
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
-    ops = next((v for k, v in data.items() if k.lower() == "operations"), None)
+    ops = _operations(data)
     if not isinstance(ops, list) or not ops:
         raise invalid("Operations must be a non-empty list")
     schemas = data.get("schemas")
@@ -222,6 +238,7 @@ def plan_group_patch(data: Any, *, replace_empty_members_quirk: bool = False) ->
     """Parse a PatchGroup body (scim2-models ``PatchOp[Group]``) into a :class:`GroupPatch` under AWS's rules."""
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
+    _operations(data)
     try:
         patch = PatchOp[Group].model_validate(data, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
     except MODEL_ERRORS as exc:

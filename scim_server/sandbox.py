@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import math
 import random
 import re
@@ -44,24 +45,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     pass
 
-__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "mask_body", "mask_query"]
+__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "mask_body", "mask_query", "mask_text"]
 
 EVENT_SOURCE = "identitystore-scim.amazonaws.com"
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 MAX_LATENCY_MS = 10_000
+MASK_DEPTH = 64
+MAX_LOG_BYTES = 8 * 1024 * 1024
+"""Most JSON bytes the request log keeps (oldest entries dropped first)."""
+MAX_LOGGED_BODY = 16 * 1024
+"""Largest masked body an entry keeps; a larger one is logged as its size only."""
+MAX_FAULT_RULES = 100
+"""Most fault rules in force at once (a 400 beyond): each SCIM request checks every rule."""
 _KEEP_KEYS = {"schemas", "op", "path", "type", "primary", "active", "resourcetype", "$ref"}
 _ID_RE = re.compile(r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def mask_body(value: Any, key: str = "") -> Any:
+def mask_body(value: Any, key: str = "", depth: int = 0) -> Any:
     """Return ``value`` with personal strings replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` ([UG-scimct]).
 
     Structure (schemas, op, path, type, primary, active) and AWS ids stay readable; every other string is hidden.
+    Below :data:`MASK_DEPTH` levels the whole value is hidden (bodies are read at most
+    :data:`fakekit.body.MAX_DEPTH` deep, so this bounds the recursion even for values that did not come from HTTP).
     """
+    if depth > MASK_DEPTH:
+        return HIDDEN
     if isinstance(value, dict):
-        return {k: mask_body(v, k) for k, v in value.items()}
+        return {k: mask_body(v, k, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_body(v, key) for v in value]
+        return [mask_body(v, key, depth + 1) for v in value]
     if isinstance(value, str):
         if key.lower() in _KEEP_KEYS or _ID_RE.match(value):
             return value
@@ -70,39 +82,88 @@ def mask_body(value: Any, key: str = "") -> Any:
 
 
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_QUOTED_TEXT = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
+_PLAIN_PARAMS = {"startindex", "count", "attributes", "excludedattributes", "sortby", "sortorder"}
+"""SCIM query parameters whose values are never personal (paging and attribute names); they stay readable."""
 
 
 def mask_query(params: dict[str, str]) -> dict[str, str]:
-    """Return query parameters with quoted filter values hidden unless they are AWS ids (``userName eq "..."``)."""
+    """Return query parameters masked: quoted ``filter`` values hidden unless they are AWS ids (``userName eq
+    "..."``), paging and attribute-name parameters kept, every other parameter's value hidden (an
+    ``?access_token=`` never reaches the log)."""
 
     def hide(match: re.Match[str]) -> str:
         return match.group(0) if _ID_RE.match(match.group(1)) else f'"{HIDDEN}"'
 
-    return {k: _QUOTED.sub(hide, v) if k.lower() == "filter" else v for k, v in params.items()}
+    masked: dict[str, str] = {}
+    for name, value in params.items():
+        lowered = name.lower()
+        if lowered == "filter":
+            masked[name] = _QUOTED.sub(hide, value)
+        elif lowered in _PLAIN_PARAMS and len(value) <= 200:
+            masked[name] = value
+        else:
+            masked[name] = HIDDEN
+    return masked
+
+
+def mask_text(text: str | None) -> str | None:
+    """Return a log message with every quoted value (``'...'`` or ``"..."``) hidden unless it is an AWS id: the
+    fake's explanations echo the values they refuse (``userName 'alice@example.com' is taken``)."""
+    if text is None:
+        return None
+
+    def hide(match: re.Match[str]) -> str:
+        inner = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if _ID_RE.match(inner) else f"'{HIDDEN}'"
+
+    return _QUOTED_TEXT.sub(hide, text)
 
 
 class RequestLog:
-    """Bounded, thread-safe log of SCIM calls (newest ``maxlen`` kept)."""
+    """Bounded, thread-safe log of SCIM calls: the newest ``maxlen`` entries within ``max_bytes`` of JSON.
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=maxlen)
+    An entry's ``requestParameters.httpBody`` larger than :data:`MAX_LOGGED_BODY` bytes is replaced by
+    ``{"truncated": true, "bytes": N}``, so 400 rejected 1 MB requests cost kilobytes, not gigabytes.
+    """
+
+    def __init__(self, maxlen: int = 10_000, max_bytes: int = MAX_LOG_BYTES) -> None:
+        self._entries: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
         self._lock = threading.Lock()
+        self.maxlen = maxlen
+        self.max_bytes = max_bytes
+        self._bytes = 0
 
     def add(self, entry: dict[str, Any]) -> None:
-        """Append one entry."""
+        """Append one entry (its body shortened when large), dropping the oldest beyond the count or byte cap."""
+        params = entry.get("requestParameters")
+        if isinstance(params, dict) and params.get("httpBody") is not None:
+            body_size = len(json.dumps(params["httpBody"], default=str))
+            if body_size > MAX_LOGGED_BODY:
+                entry = {**entry, "requestParameters": {**params, "httpBody": {"truncated": True, "bytes": body_size}}}
+        size = len(json.dumps(entry, default=str))
         with self._lock:
-            self._entries.append(entry)
+            self._entries.append((entry, size))
+            self._bytes += size
+            while self._entries and (len(self._entries) > self.maxlen or self._bytes > self.max_bytes):
+                self._bytes -= self._entries.popleft()[1]
 
     def entries(self, limit: int | None = None) -> list[dict[str, Any]]:
         """Return the entries oldest first (the last ``limit`` if given)."""
         with self._lock:
-            items = list(self._entries)
+            items = [entry for entry, _ in self._entries]
         return items if limit is None else items[-limit:] if limit > 0 else []
+
+    def size_bytes(self) -> int:
+        """Return the JSON size of the kept entries."""
+        with self._lock:
+            return self._bytes
 
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 @dataclass
@@ -197,9 +258,12 @@ class FaultInjector:
         self._rng = random.Random(seed)
 
     def set_rules(self, rules: list[FaultRule], append: bool = False) -> None:
-        """Replace (or extend) the rules."""
+        """Replace (or extend) the rules; ValueError beyond :data:`MAX_FAULT_RULES`."""
         with self._lock:
-            self._rules = [*self._rules, *rules] if append else list(rules)
+            new = [*self._rules, *rules] if append else list(rules)
+            if len(new) > MAX_FAULT_RULES:
+                raise ValueError(f"at most {MAX_FAULT_RULES} fault rules at once (this would make {len(new)})")
+            self._rules = new
 
     def rules(self) -> list[FaultRule]:
         """Return the live rules."""

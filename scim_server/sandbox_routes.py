@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from fakekit.errors import bad_request, sandbox_error
-from scim_server.sandbox import parse_rule
+from fakekit.body import BodyError, read_json_body
+from fakekit.errors import bad_request, body_error, sandbox_error
+from scim_server.sandbox import MAX_FAULT_RULES, parse_rule
 from scim_server.tokens import TokenError
 
 if TYPE_CHECKING:
@@ -74,16 +75,18 @@ async def get_faults(ctx: Ctx) -> Any:
 async def post_faults(request: Request, ctx: Ctx) -> Any:
     """Replace (or with ``"append": true`` extend) the fault rules."""
     try:
-        data = await request.json()
-    except ValueError:
-        return bad_request("body", 'the body must be JSON like {"rules": [{"route": "PATCH Groups", "status": 429}]}')
+        data = await read_json_body(request)
+    except BodyError as exc:
+        return body_error(exc, 'the body must be JSON like {"rules": [{"route": "PATCH Groups", "status": 429}]}')
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         return bad_request("rules", 'give {"rules": [...]} (a list of fault rules)')
+    if len(data["rules"]) > MAX_FAULT_RULES:
+        return bad_request("rules", f"at most {MAX_FAULT_RULES} fault rules at once (got {len(data['rules'])})")
     try:
         rules = [parse_rule(r, i) for i, r in enumerate(data["rules"])]
+        ctx.faults.set_rules(rules, append=bool(data.get("append", False)))
     except ValueError as exc:
         return bad_request("rules", str(exc))
-    ctx.faults.set_rules(rules, append=bool(data.get("append", False)))
     return {"rules": [r.as_json() for r in ctx.faults.rules()]}
 
 
@@ -131,9 +134,9 @@ async def get_rate(ctx: Ctx) -> Any:
 async def post_rate(request: Request, ctx: Ctx) -> Any:
     """Set the SCIM rate limit: ``{"rps": N}`` (0 disables)."""
     try:
-        data = await request.json()
-    except ValueError:
-        return bad_request("body", 'the body must be JSON like {"rps": 20}')
+        data = await read_json_body(request)
+    except BodyError as exc:
+        return body_error(exc, 'the body must be JSON like {"rps": 20}')
     raw = data.get("rps") if isinstance(data, dict) else None
     rps = _rate(raw)
     if rps is None:
@@ -171,9 +174,9 @@ def _option_change(ctx: IdcContext, key: str, value: Any) -> Any:
 async def post_options(request: Request, ctx: Ctx) -> Any:
     """Change switches: a JSON object of name -> value; nothing changes when one is bad."""
     try:
-        data = await request.json()
-    except ValueError:
-        return bad_request("body", 'the body must be JSON like {"string_booleans": false}')
+        data = await read_json_body(request)
+    except BodyError as exc:
+        return body_error(exc, 'the body must be JSON like {"string_booleans": false}')
     if not isinstance(data, dict):
         return bad_request("body", "the body must be a JSON object")
     changes: dict[str, Any] = {}

@@ -23,6 +23,7 @@ UNCONFIRMED), PatchUser 200 with the user [FLOCI], PatchGroup 204 empty [GH-lich
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,16 +33,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.routing import Route as StarletteRoute
 
+from fakekit.body import BodyError, read_json_body
 from fakekit.ids import seeded_uuid
 from scim_server import discovery
 from scim_server.errors import (
     DETAIL_INTERNAL,
+    DETAIL_INVALID,
     DETAIL_THROTTLED,
     DETAIL_UNAUTHORIZED,
     ScimError,
     error_body,
 )
-from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query
+from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query, mask_text
 from scim_server.service import ScimService
 
 if TYPE_CHECKING:
@@ -258,6 +261,9 @@ def resolve(method: str, rest: str) -> tuple[Handler, dict[str, str], str]:
     return unsupported, found, f"Unsupported{method.capitalize()}{head}"
 
 
+_log = logging.getLogger("jitbox")
+
+
 # --- the request pipeline -------------------------------------------------------------------------------------
 class ScimEndpoint:
     """The SCIM endpoint of one app: its :class:`IdcContext`, its service and its request-id generator."""
@@ -299,7 +305,12 @@ class ScimEndpoint:
                 exc.status, error_body(exc.status, exc.detail, rid, ctx.clock.now()), {"x-amzn-RequestId": rid}
             )
         except Exception as exc:  # a bug must still answer in AWS's shape, and be visible in the log
-            status, reason, detail = 500, f"{type(exc).__name__}: {exc}", DETAIL_INTERNAL
+            status, reason, detail = (
+                500,
+                f"internal error ({type(exc).__name__}); see the server's log",
+                DETAIL_INTERNAL,
+            )
+            _log.error("unhandled exception in %s %s", request.method, request.url.path, exc_info=exc)
             response = _json(500, error_body(500, DETAIL_INTERNAL, rid, ctx.clock.now()), {"x-amzn-RequestId": rid})
         ctx.requests.add(_log_entry(ctx, rid, event, request, tenant, status, data, reason, detail))
         return response
@@ -331,16 +342,13 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
 async def _read_json(request: Request) -> Any:
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
-    raw = await request.body()
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype not in _JSON_TYPES and not ctype.endswith("+json"):
         raise ScimError(415, "Unsupported Media Type.", f"Content-Type {ctype!r} is not JSON (application/scim+json)")
-    if not raw.strip():
-        raise ScimError.invalid("the request body is empty; send a JSON object")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ScimError.invalid("the request body is not valid JSON") from None
+        return await read_json_body(request)
+    except BodyError as exc:  # too large (413), too deep, empty or not JSON (400) [fakekit.body]
+        raise ScimError(exc.status, DETAIL_INVALID, exc.message) from None
 
 
 def _json(status: int, body: Any, headers: dict[str, str]) -> Response:
@@ -387,5 +395,5 @@ def _log_entry(
     if status >= 400:
         entry["errorCode"] = ERROR_CODES.get(status, "ValidationException")
         entry["errorMessage"] = detail
-        entry["reason"] = reason
+        entry["reason"] = mask_text(reason)
     return entry

@@ -7,6 +7,9 @@ Accepted forms, for every setting and CLI flag that takes a duration:
   reference/entra-pim-provisioning.md §1.4 allows ``D``, ``H``, ``M``, ``S`` only);
 - short human forms: ``90s``, ``30m``, ``8h``, ``7d``, ``1h30m``, ``1.5h``;
 - a bare number, meaning seconds.
+
+Only ASCII digits count (``PT۱H`` is refused: Python's ``\\d`` and ``float`` accept any Unicode digit) and the text
+may not start or end with white space (``"PT1H "`` is refused, as Graph's duration type refuses it).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import re
 __all__ = ["DurationError", "format_duration", "parse_duration", "to_iso8601"]
 
 _ISO = re.compile(
-    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    r"^P(?:(?P<d>[0-9]+(?:\.[0-9]+)?)D)?(?:T(?:(?P<h>[0-9]+(?:\.[0-9]+)?)H)?(?:(?P<m>[0-9]+(?:\.[0-9]+)?)M)?"
+    r"(?:(?P<s>[0-9]+(?:\.[0-9]+)?)S)?)?$",
     re.IGNORECASE,
 )
-_HUMAN_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s|sec)", re.IGNORECASE)
+_HUMAN_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?(d|h|m|min|s|sec)", re.IGNORECASE)
 _UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
 
 
@@ -44,9 +47,13 @@ def parse_duration(value: str | float | int) -> float:
         raise DurationError(
             f"{value!r} is not a duration; use a string such as PT1H, 90m or 8h, or a number of seconds"
         )
-    text = value.strip()
-    if not text:
+    text = value
+    if not text.strip():
         raise DurationError("empty duration; use e.g. PT1H, 90m or 8h")
+    if text != text.strip() or not text.isascii():
+        raise DurationError(
+            f"{text!r} is not a duration: only ASCII digits and no leading or trailing space (e.g. PT1H, 90m, 8h)"
+        )
     if text.upper().startswith("P"):
         match = _ISO.match(text)
         if match is None or text.upper() in ("P", "PT") or text.upper().endswith("T"):

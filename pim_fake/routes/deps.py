@@ -6,14 +6,14 @@ Dependencies read the ``Request`` itself, so none of them adds a parameter to a 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from fakekit.body import BodyError, read_json_body
 from pim_fake.directory import Caller
-from pim_fake.errors import bad_request, forbidden
+from pim_fake.errors import GraphError, bad_request, forbidden
 from pim_fake.listing import collection
 from pim_fake.pim import Pim
 from pim_fake.tenant import Tenant
@@ -74,14 +74,15 @@ AdminDep = Annotated[Caller, Depends(require_admin)]
 
 
 async def read_json(request: Request) -> Any:
-    """Return the request's JSON body (``{}`` when empty), or raise 400 when it is not JSON."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
+    """Return the request's JSON body (``{}`` when empty) read within :mod:`fakekit.body`'s size and depth limits,
+    or raise 400 (413 when too large) in Graph's envelope."""
     try:
-        return json.loads(raw)
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
+        data = await read_json_body(request, allow_empty=True)
+    except BodyError as exc:
+        if exc.kind == "too_large":
+            raise GraphError(413, "RequestEntityTooLarge", exc.message) from None
+        raise bad_request(f"The request body is not valid JSON: {exc.message}.") from None
+    return {} if data is None else data
 
 
 JsonBody = Annotated[Any, Depends(read_json)]

@@ -24,7 +24,6 @@ Routes find the plane and the API objects through the :func:`aws_services` depen
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,9 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fakekit.body import BodyError, read_json_body
 from fakekit.errors import sandbox_error as fakekit_sandbox_error
+from fakekit.timefmt import in_range
 
 from .errors import AwsError, validation
 from .identitystore import IdentityStoreApi
@@ -131,8 +132,8 @@ def parse_time(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise validation(f"{field} must be Unix seconds or an ISO-8601 datetime, got {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise validation(f"{field} must be finite")
+        if not in_range(float(value)):
+            raise validation(f"{field} must be Unix seconds between 1900-01-01 and 9000-01-01")
         return float(value)
     if isinstance(value, str):
         try:
@@ -143,7 +144,9 @@ def parse_time(value: Any, field: str) -> float:
             return parse_time(number, field)
         try:
             stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            if stamp.tzinfo is not None and not in_range(stamp.timestamp()):
+                raise ValueError(value)
+        except (ValueError, OverflowError):
             raise validation(f"{field} must be Unix seconds or an ISO-8601 datetime, got {value!r}") from None
         if stamp.tzinfo is None:
             raise validation(f"{field} must carry a time zone (e.g. 2025-06-03T09:00:00Z)")
@@ -152,14 +155,14 @@ def parse_time(value: Any, field: str) -> float:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """Return the request's JSON object body (``{}`` when empty); ``SerializationException`` otherwise."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
+    """Return the request's JSON object body (``{}`` when empty) read by :func:`fakekit.body.read_json_body` within
+    its size and depth limits; ``SerializationException`` (400, or 413 when too large) otherwise."""
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise AwsError("SerializationException", "The request body is not valid JSON", 400) from None
+        data = await read_json_body(request, allow_empty=True)
+    except BodyError as exc:
+        raise AwsError("SerializationException", exc.message, exc.status) from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise AwsError("SerializationException", "The request body must be a JSON object", 400)
     return data

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from fakekit.body import BodyError, read_body
+
 from .errors import AwsError
 from .http import AwsServices, aws_services, json_body, locked, rest_error, sandbox_error, user_id_from_body
 from .oidc import oidc_error
@@ -62,7 +64,11 @@ async def approve_device(request: Request, services: Services) -> Response:
     is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
     try:
         if is_form:
-            fields = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+            try:
+                raw = await read_body(request)
+            except BodyError as exc:
+                raise AwsError("ValidationException", exc.message, exc.status) from None
+            fields = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
             body: dict[str, Any] = {k: v[0] for k, v in fields.items() if v}
         else:
             body = await json_body(request)

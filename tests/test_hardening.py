@@ -1,0 +1,275 @@
+"""Named regressions of the fuzzing findings of issue 14: every malformed request answers 4xx in its protocol's own
+error format, never a 5xx, never exception text; limits on PATCH operations, request-log bytes and fault rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fakekit.body import MAX_BODY_BYTES, MAX_DEPTH, BodyError, json_depth, parse_json_body
+from fakekit.guard import INTERNAL_MESSAGE
+from pim_fake.app import create_app as create_entra
+from scim_server.app import ScimOptions
+from scim_server.app import create_app as create_idc
+from scim_server.aws.http import JSON11
+from scim_server.patch_rules import MAX_PATCH_OPERATIONS
+from scim_server.sandbox import HIDDEN, MAX_FAULT_RULES, RequestLog, mask_body
+from sim.clock import ManualClock
+from sim.durations import DurationError, parse_duration
+
+PIM = "/v1.0/identityGovernance/privilegedAccess/group"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+class Idc:
+    def __init__(self) -> None:
+        self.app = create_idc(ManualClock(), options=ScimOptions(rate_limit_rps=0), seed=3)
+        self.ctx = self.app.state.idc
+        self.c = TestClient(self.app, raise_server_exceptions=False)
+        self.h = {"Authorization": f"Bearer {self.ctx.tokens.first_valid().secret}", "Content-Type": "application/json"}
+        self.base = self.ctx.scim_path().rstrip("/")
+
+    def scim(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Any:
+        content = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        return self.c.request(method, f"{self.base}/{path}", headers=self.h, content=content)
+
+
+class Graph:
+    def __init__(self) -> None:
+        self.app = create_entra(ManualClock())
+        self.c = TestClient(self.app, raise_server_exceptions=False)
+        tokens = self.app.state.graph_tokens
+        self.admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        self.rich = {"Authorization": f"Bearer {tokens['rich']}"}
+        d = self.app.state.entra.directory
+        self.ids = {u.name: u.id for u in d.users.values()}
+        self.groups = {g.displayName: g.id for g in d.groups.values()}
+
+
+@pytest.fixture
+def idc() -> Idc:
+    return Idc()
+
+
+@pytest.fixture
+def graph() -> Graph:
+    return Graph()
+
+
+def _scim_400(resp: Any, status: int = 400) -> None:
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["schemas"] == [SCIM_ERROR] and body["status"] == str(status)
+
+
+# --- the body reader ---------------------------------------------------------------------------------------------
+def test_body_reader_refuses_deep_large_and_non_utf8_bodies() -> None:
+    assert parse_json_body(_nested(MAX_DEPTH).encode()) == json.loads(_nested(MAX_DEPTH))
+    for raw, kind in ((_nested(MAX_DEPTH + 1), "too_deep"), (_nested(5000), "too_deep"), ("\xff", "invalid")):
+        with pytest.raises(BodyError) as info:
+            parse_json_body(raw.encode("latin-1") if kind == "invalid" else raw.encode())
+        assert info.value.kind == kind
+    assert json_depth({"a": [{"b": 1}]}) == 3
+
+
+@pytest.mark.parametrize("depth", [500, 990, 5000])
+def test_scim_deeply_nested_json_is_a_scim_400(idc: Idc, depth: int) -> None:
+    body = '{"schemas": ' + _nested(depth) + "}"
+    _scim_400(idc.scim("POST", "Users", raw=body.encode()))
+    _scim_400(idc.scim("PATCH", "Groups/x", raw=body.encode()))
+    assert idc.c.get("/_sandbox/requests").status_code == 200  # the masker had nothing unbounded to walk
+
+
+def test_scim_body_over_the_size_limit_is_a_413(idc: Idc) -> None:
+    raw = b'{"userName": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    _scim_400(idc.scim("POST", "Users", raw=raw), status=413)
+
+
+@pytest.mark.parametrize("depth", [500, 990, 5000])
+def test_aws_json11_and_graph_and_sandbox_deep_json_are_their_own_400s(idc: Idc, graph: Graph, depth: int) -> None:
+    raw = _nested(depth).encode()
+    r = idc.c.post("/", content=raw, headers={"X-Amz-Target": "AWSIdentityStore.ListUsers", "Content-Type": JSON11})
+    assert r.status_code == 400 and r.json()["__type"] == "SerializationException", r.text
+    r = graph.c.post("/v1.0/groups", content=raw, headers={**graph.admin, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest", r.text
+    for c in (idc.c, graph.c):
+        r = c.post("/_sandbox/clock/advance", content=raw)
+        assert r.status_code == 400 and r.json()["error"]["field"] == "body", r.text
+    r = idc.c.post("/_sandbox/faults", content=raw)
+    assert r.status_code == 400 and r.json()["error"]["field"] == "body", r.text
+
+
+# --- Graph field types and date-times ----------------------------------------------------------------------------
+def test_odata_filter_with_500_nested_parentheses_is_a_graph_400(graph: Graph) -> None:
+    text = "(" * 500 + "id eq 'x'" + ")" * 500
+    r = graph.c.get("/v1.0/groups", headers=graph.admin, params={"$filter": text})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest", r.text
+    many = " or ".join(f"id eq '{i}'" for i in range(2000))
+    r = graph.c.get("/v1.0/groups", headers=graph.admin, params={"$filter": many})
+    assert r.status_code == 400, r.text
+    fine = "(" * 20 + "displayName eq 'AWS - Amazon EC2 Admin'" + ")" * 20
+    r = graph.c.get("/v1.0/groups", headers=graph.admin, params={"$filter": fine})
+    assert r.status_code == 200 and len(r.json()["value"]) == 1, r.text
+
+
+@pytest.mark.parametrize("group_types", ["Unified", 5, {"a": 1}, [1], None])
+def test_group_types_that_is_not_a_list_of_strings_is_a_400(graph: Graph, group_types: Any) -> None:
+    r = graph.c.post("/v1.0/groups", headers=graph.admin, json={"displayName": "G", "groupTypes": group_types})
+    if group_types is None:
+        assert r.status_code == 201, r.text
+    else:
+        assert r.status_code == 400 and "groupTypes" in r.json()["error"]["message"], r.text
+
+
+def _activation(graph: Graph, **over: Any) -> dict[str, Any]:
+    return {
+        "accessId": "member",
+        "action": "selfActivate",
+        "principalId": graph.ids["rich"],
+        "groupId": graph.groups["AWS - Amazon EC2 Admin"],
+        "justification": "incident 42",
+        "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": "PT1H"}},
+        **over,
+    }
+
+
+@pytest.mark.parametrize("ticket", [5, ["INC-1"], {"n": 1}, True])
+def test_non_string_ticket_number_with_the_ticketing_rule_on_is_a_400(graph: Graph, ticket: Any) -> None:
+    rule = {
+        "@odata.type": "#microsoft.graph.unifiedRoleManagementPolicyEnablementRule",
+        "enabledRules": ["Justification", "Ticketing"],
+    }
+    policies = graph.c.get(
+        f"/v1.0/policies/roleManagementPolicyAssignments?$filter=scopeId eq '{graph.groups['AWS - Amazon EC2 Admin']}'"
+        " and scopeType eq 'Group' and roleDefinitionId eq 'member'",
+        headers=graph.admin,
+    ).json()["value"]
+    pid = policies[0]["policyId"]
+    r = graph.c.patch(
+        f"/v1.0/policies/roleManagementPolicies/{pid}/rules/Enablement_EndUser_Assignment",
+        headers=graph.admin,
+        json=rule,
+    )
+    assert r.status_code == 204, r.text
+    body = _activation(graph, ticketInfo={"ticketNumber": ticket, "ticketSystem": "ServiceNow"})
+    r = graph.c.post(f"{PIM}/assignmentScheduleRequests", headers=graph.rich, json=body)
+    assert r.status_code == 400 and "ticketInfo.ticketNumber" in r.json()["error"]["message"], r.text
+
+
+@pytest.mark.parametrize(
+    "start", ["9999-12-31T00:00:00Z", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "9500-01-01T00:00:00"]
+)
+def test_a_schedule_near_year_9999_is_a_400_and_listings_keep_working(graph: Graph, start: str) -> None:
+    gid = graph.groups["AWS - Amazon EC2 Admin"]
+    body = {
+        "accessId": "member",
+        "action": "adminAssign",
+        "principalId": graph.ids["jane"],
+        "groupId": gid,
+        "justification": "far future",
+        "scheduleInfo": {"startDateTime": start, "expiration": {"type": "afterDuration", "duration": "P365D"}},
+    }
+    r = graph.c.post(f"{PIM}/eligibilityScheduleRequests", headers=graph.admin, json=body)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest", r.text
+    listing = graph.c.get(f"{PIM}/eligibilitySchedules", headers=graph.admin, params={"$filter": f"groupId eq '{gid}'"})
+    assert listing.status_code == 200, listing.text
+
+
+def test_a_schedule_ending_past_year_9000_is_a_400(graph: Graph) -> None:
+    body = _activation(graph, scheduleInfo={"expiration": {"type": "afterDuration", "duration": "P9999999D"}})
+    body.update(action="adminAssign", principalId=graph.ids["jane"])
+    r = graph.c.post(f"{PIM}/eligibilityScheduleRequests", headers=graph.admin, json=body)
+    assert r.status_code == 400, r.text
+
+
+def test_an_unhandled_exception_answers_the_graph_500_without_its_text(graph: Graph) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    graph.app.add_api_route("/v1.0/boom", boom)
+    r = graph.c.get("/v1.0/boom", headers=graph.admin)
+    assert r.status_code == 500 and r.json()["error"]["message"] == INTERNAL_MESSAGE
+    assert "secret" not in r.text and "RuntimeError" not in r.text
+
+
+def test_an_unhandled_exception_answers_each_aws_protocol_500_without_its_text(idc: Idc) -> None:
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    idc.app.add_api_route("/assignment/boom", boom)
+    idc.app.add_api_route("/_sandbox/boom", boom)
+    r = idc.c.get("/assignment/boom")
+    assert r.status_code == 500 and r.headers["x-amzn-ErrorType"] == "InternalServerException"
+    r2 = idc.c.get("/_sandbox/boom")
+    assert r2.status_code == 500 and r2.json()["error"]["code"] == "InternalError"
+    assert "secret" not in r.text + r2.text
+
+
+# --- limits --------------------------------------------------------------------------------------------------------
+def test_a_patch_with_more_operations_than_the_limit_is_a_400_and_fast(idc: Idc) -> None:
+    gid = idc.scim(
+        "POST", "Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}
+    ).json()["id"]
+    op = {"op": "add", "path": "displayName", "value": "x"}
+    big = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op] * 40_000}
+    _scim_400(idc.scim("PATCH", f"Groups/{gid}", big), status=413)  # 2 MB: over the body limit
+    _scim_400(idc.scim("PATCH", f"Groups/{gid}", {**big, "Operations": [op] * 5_000}))
+    uid = idc.scim("POST", "Users", _user("a@example.com")).json()["id"]
+    _scim_400(idc.scim("PATCH", f"Users/{uid}", {**big, "Operations": [op] * (MAX_PATCH_OPERATIONS + 1)}))
+    entry = idc.c.get("/_sandbox/requests").json()["requests"][-1]
+    assert str(MAX_PATCH_OPERATIONS) in entry["reason"]
+
+
+def _user(name: str) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "displayName": "A B",
+        "name": {"givenName": "A", "familyName": "B"},
+        "emails": [{"value": name, "type": "work", "primary": True}],
+        "active": True,
+    }
+
+
+def test_request_log_is_capped_in_bytes_and_large_bodies_are_logged_by_size() -> None:
+    log = RequestLog(max_bytes=50_000)
+    for i in range(400):
+        log.add({"requestID": str(i), "requestParameters": {"httpBody": {"a": "x" * 100_000}}})
+    assert log.size_bytes() <= 50_000
+    last = log.entries()[-1]
+    assert last["requestParameters"]["httpBody"]["truncated"] is True and last["requestID"] == "399"
+
+
+def test_fault_rules_are_capped(idc: Idc) -> None:
+    rules = [{"route": "GET Users", "status": 429, "count": 1}] * (MAX_FAULT_RULES + 1)
+    r = idc.c.post("/_sandbox/faults", json={"rules": rules})
+    assert r.status_code == 400 and r.json()["error"]["field"] == "rules", r.text
+    assert idc.c.post("/_sandbox/faults", json={"rules": rules[:MAX_FAULT_RULES]}).status_code == 200
+    r = idc.c.post("/_sandbox/faults", json={"rules": rules[:1], "append": True})
+    assert r.status_code == 400, r.text
+
+
+# --- secret hygiene ------------------------------------------------------------------------------------------------
+def test_request_log_masks_every_query_parameter_and_echoed_value(idc: Idc) -> None:
+    idc.scim("POST", "Users", _user("secret.person@example.com"))
+    idc.scim("POST", "Users", _user("secret.person@example.com"))  # 409 echoes the name in its reason
+    idc.c.get(f"{idc.base}/Users?access_token=tok123&startIndex=1&count=5", headers=idc.h)
+    text = json.dumps(idc.c.get("/_sandbox/requests").json())
+    assert "secret.person" not in text and "tok123" not in text
+    entry = idc.c.get("/_sandbox/requests").json()["requests"][-1]
+    assert entry["query"] == {"access_token": HIDDEN, "startIndex": "1", "count": "5"}
+    assert mask_body(json.loads(_nested(200)))  # the masker stops at its depth, no RecursionError
+
+
+@pytest.mark.parametrize("text", ["PT۱H", "PT1H ", " PT1H", "۱h", "1h ", "PT1H\u00a0"])
+def test_duration_parser_refuses_unicode_digits_and_surrounding_space(text: str) -> None:
+    with pytest.raises(DurationError):
+        parse_duration(text)
+    assert parse_duration("PT1H") == 3600 and parse_duration("1h 30m") == 5400
