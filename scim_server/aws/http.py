@@ -24,6 +24,7 @@ Routes find the plane and the API objects through the :func:`aws_services` depen
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -132,6 +133,8 @@ def parse_time(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise validation(f"{field} must be Unix seconds or an ISO-8601 datetime, got {value!r}")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise validation(f"{field} must be finite")
         if not in_range(float(value)):
             raise validation(f"{field} must be Unix seconds between 1900-01-01 and 9000-01-01")
         return float(value)
