@@ -200,11 +200,12 @@ def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[s
         remove = end + float(smp.remove_latency[i])
         out["entra_remove"][i] = remove
         add = start + float(smp.add_latency[i])
+        # the throttle counts users activating, at the activation's start [E-AWS][E-PIMG]
+        fast = throttles[int(smp.app[i])].admit(rules.fast_path_admission_time(start))
         yield at(add)
         out["entra_add"][i] = add
         idc_added[i] = env.event()
         idc_removed[i] = env.event()
-        fast = throttles[int(smp.app[i])].admit(add)
         out["path"][i] = 1 if fast else 2
         landing = add + float(smp.fast_latency[i])
         if fast and landing < remove:

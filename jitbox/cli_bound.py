@@ -9,6 +9,7 @@ import typer
 
 from sim.bounds import worst_case
 from sim.durations import format_duration
+from sim.failure_modes import asked_case, degraded_cases
 from sim.settings import EntitlementMode, SettingsError, load_settings
 
 __all__ = ["register"]
@@ -17,6 +18,7 @@ _FLAGS = {
     "activation_max": "--activation",
     "portal_session": "--portal",
     "permission_set_session": "--permission-set",
+    "failed_removals": "--failed-removals",
 }
 
 
@@ -32,9 +34,23 @@ def bound(
     remove_idc_membership: Annotated[
         bool, typer.Option(help="countermeasure: remove the Identity Center membership directly at expiry")
     ] = False,
+    failed_removals: Annotated[
+        int,
+        typer.Option(
+            "--failed-removals",
+            help="assume the first N removal attempts fail (429/5xx/timeout) and are retried on the following cycles",
+        ),
+    ] = 0,
+    legacy_cli: Annotated[
+        bool, typer.Option("--legacy-cli", help="users on the legacy non-refreshable CLI profile (fixed 8 h session)")
+    ] = False,
+    objects: Annotated[
+        int, typer.Option("--objects", min=0, help="users + groups + members in scope, for the initial-cycle case")
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the bound as JSON (seconds)")] = False,
 ) -> None:
-    """Print the closed-form worst-case window of access for one settings combination."""
+    """Print the closed-form worst-case window of access for one settings combination: the case asked for, the
+    conditions it assumes, and below it the worst case under each documented failure mode."""
     values = {
         "activation_max": activation,
         "portal_session": portal,
@@ -43,6 +59,8 @@ def bound(
         "end_portal_sessions": end_portal_sessions,
         "deny_tokens_before_expiry": deny_tokens,
         "remove_idc_membership": remove_idc_membership,
+        "failed_removals": failed_removals,
+        "legacy_cli": legacy_cli,
     }
     try:
         settings = load_settings(values, where="")
@@ -52,9 +70,18 @@ def bound(
             message = message.replace(f"{field}:", f"{flag}:").replace(f"{field} =", f"{flag} =")
         typer.echo(f"jitbox bound: invalid settings:\n{message}", err=True)
         raise typer.Exit(2) from None
-    b = worst_case(settings)
+    asked = asked_case(settings)
+    b = asked.bound
+    degraded = degraded_cases(settings, objects=objects)
     if as_json:
-        typer.echo(json.dumps({"settings": settings.model_dump(mode="json"), "bound": b.as_dict()}, indent=2))
+        doc = {
+            "settings": settings.model_dump(mode="json"),
+            "conditions": list(asked.conditions),
+            "bound": b.as_dict(),
+            "nominal": worst_case(settings.replace(failed_removals=0)).as_dict(),
+            "degraded": [c.as_dict() for c in degraded],
+        }
+        typer.echo(json.dumps(doc, indent=2))
         return
     f = format_duration
     typer.echo(f"intended window        {f(b.intended_window)}")
@@ -64,6 +91,15 @@ def bound(
         f"time to access         fast path ≤ {f(b.time_to_access_fast)}, throttled ≤ {f(b.time_to_access_throttled)}"
     )
     typer.echo(b.explain(settings))
+    typer.echo(f"assumes ({asked.title}):")
+    for line in asked.conditions:
+        typer.echo(f"  - {line}")
+    typer.echo("worst case under each failure mode (on top of the conditions above):")
+    for case in degraded:
+        typer.echo(
+            f"  {case.title}\n      Identity Center removal {f(case.bound.idc_removal)}, "
+            f"access until {f(case.bound.effective_end)} after activation  {case.source}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ from sim.durations import DurationError, format_duration, parse_duration
 from sim.limits import CheckError, Limits, load_check_file, parse_access_path, parse_limit
 from sim.settings import COUNTERMEASURES, EntitlementMode, Settings
 
-__all__ = ["parse_duration_list", "register"]
+__all__ = ["parse_duration_list", "register", "with_failed_removals"]
 
 
 MaxWindowOption = Annotated[
@@ -29,6 +29,20 @@ MaxWindowOption = Annotated[
 MaxTimeToAccessOption = Annotated[
     str | None, typer.Option("--max-time-to-access", help="longest allowed request → access time, e.g. 15m")
 ]
+FailedRemovalsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--failed-removals",
+        min=0,
+        max=10,
+        help="require the limit to hold when the first N removal attempts fail and are retried on the next cycles",
+    ),
+]
+
+
+def with_failed_removals(s: Settings, failed_removals: int | None) -> Settings:
+    """Return ``s`` assuming ``failed_removals`` failed removal attempts (None keeps the settings' own)."""
+    return s if failed_removals is None else s.replace(failed_removals=failed_removals)
 
 
 def _fail(command: str, message: str) -> typer.Exit:
@@ -85,6 +99,7 @@ def check_command(
     settings_file: Annotated[Path, typer.Argument(help="TOML file of Settings fields (durations as strings)")],
     max_window: MaxWindowOption = None,
     max_time_to_access: MaxTimeToAccessOption = None,
+    failed_removals: FailedRemovalsOption = None,
     access_path: Annotated[
         str | None,
         typer.Option("--access-path", help="time-to-access path: fast (first 5 per 10 s) or throttled (6th+)"),
@@ -113,7 +128,7 @@ def check_command(
         raise _fail("check", str(exc)) from None
     if limits.is_empty():
         raise _fail("check", "no limit to check: give --max-window and/or --max-time-to-access, or a [limits] table")
-    result = check(settings, limits)
+    result = check(with_failed_removals(settings, failed_removals), limits)
     if gantt is not None:
         from sim.figures import gantt_figure, png_bytes
 
@@ -133,6 +148,7 @@ def advise_command(
     max_window: MaxWindowOption = None,
     max_time_to_access: MaxTimeToAccessOption = None,
     access_path: Annotated[str, typer.Option("--access-path", help="fast or throttled")] = "fast",
+    failed_removals: FailedRemovalsOption = None,
     settings_file: Annotated[
         Path | None, typer.Option("--settings", help="base settings file (TOML); the grid varies the durations")
     ] = None,
@@ -161,7 +177,7 @@ def advise_command(
             access_path=parse_access_path(access_path, "--access-path"),
         )
         rows = advise(
-            base,
+            with_failed_removals(base, failed_removals),
             limits,
             activations=parse_duration_list(activations, "--activations") if activations else DEFAULT_ACTIVATIONS,
             portals=parse_duration_list(portals, "--portals") if portals else DEFAULT_PORTALS,

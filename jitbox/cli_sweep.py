@@ -38,6 +38,15 @@ def sweep_command(
     replications: Annotated[int | None, typer.Option("--replications", help="Monte Carlo replications")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="base seed (per-cell seeds derive from it)")] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="auto (default), vector or engine")] = None,
+    failed_removals: Annotated[
+        int | None,
+        typer.Option(
+            "--failed-removals",
+            min=0,
+            max=10,
+            help="every cell assumes the first N removal attempts fail and are retried on the next cycles",
+        ),
+    ] = None,
     executor: Annotated[str, typer.Option("--executor", help="local (process pool), serial or dask")] = "local",
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="local processes (default: all cores)")
@@ -73,6 +82,8 @@ def sweep_command(
             spec = load_sweep_file(spec_file, **overrides)
         else:
             spec = make_spec({k: v for k, v in overrides.items() if v is not None}, where="flags")
+        if failed_removals is not None:
+            spec = spec.model_copy(update={"base": {**spec.base, "failed_removals": failed_removals}})
         pool = make_executor(executor, workers, scheduler)
         if figures:
             from sim.figures import check_heatmap_axes

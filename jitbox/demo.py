@@ -35,6 +35,7 @@ from sim import rules
 from sim.bounds import worst_case
 from sim.clock import ManualClock
 from sim.durations import format_duration
+from sim.failure_modes import degraded_cases
 from sim.settings import Settings, load_settings
 
 __all__ = ["DemoError", "SandboxDemo", "SeedWorld", "run_sandbox_demo", "setup_seed_world"]
@@ -326,5 +327,12 @@ def render_sandbox_demo(demo: SandboxDemo, console: Console) -> None:
         f"sandbox and simulator agree: {'yes' if demo.agrees else 'NO'}; observed access until "
         f"{format_duration(demo.credentials_expire)} after a 1h activation; closed-form worst case "
         f"{format_duration(bound.effective_end)}",
+        markup=False,
+    )
+    retried = degraded_cases(demo.settings)[0]  # one failed removal, retried on the next cycle [E-PLOGS]
+    console.print(
+        f"degraded case: {retried.title}: Identity Center removal {format_duration(retried.bound.idc_removal)}, "
+        f"worst case {format_duration(retried.bound.effective_end)} {retried.source} "
+        "(every failure mode: jitbox bound --failed-removals N)",
         markup=False,
     )

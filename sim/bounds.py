@@ -19,19 +19,23 @@ the figures give); :func:`time_to_access` is the worst case from request to acce
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from sim import rules
 from sim.durations import format_duration
-from sim.settings import EntitlementMode, Settings
+from sim.settings import INITIAL_CYCLE_PER_OBJECT_MAX, EntitlementMode, Settings
 
 __all__ = [
     "AccessPath",
     "Bound",
     "Hop",
     "access_hops",
+    "drawn_failures_worst",
     "mode_variants",
+    "removal_wait_max",
     "time_to_access",
     "window_hops",
     "worst_case",
@@ -88,16 +92,65 @@ class Bound:
         role = role_hop.duration
         return (
             f"worst case {f(self.effective_end)} = {f(self.intended_window)} activation "
-            f"+ {f(self.deprovision_wait)} deprovisioning (Entra removal + next 40-min cycle) "
+            f"+ {f(self.deprovision_wait)} {_deprovisioning_name(s, '40-min ')} "
             f"{portal} + {f(role)} role session; overhang {f(self.overhang)} past the intended end"
         )
 
 
-def worst_case(s: Settings) -> Bound:
-    """Return the closed-form worst case for ``s``: no simulated activation under ``s`` exceeds it."""
+def drawn_failures_worst(s: Settings) -> tuple[rules.FailureKind, ...]:
+    """Return the sequence of failed removal attempts, among those the simulator can run under ``s``, that delays
+    the removal most: the ``failed_removals`` assumed retryable failures [E-PLOGS], then (when
+    ``removal_failure_probability`` > 0) ``removal_failures_max`` drawn failures, each retryable or escrowed as
+    ``removal_failure_escrow_share`` allows [E-PLOGS][E-QUAR]."""
+    assumed = (rules.FailureKind.RETRYABLE,) * s.failed_removals
+    m = s.removal_failures_max
+    if s.removal_failure_probability <= 0 or m == 0:
+        return assumed
+    kinds = []
+    if s.removal_failure_escrow_share < 1:
+        kinds.append(rules.FailureKind.RETRYABLE)
+    if s.removal_failure_escrow_share > 0:
+        kinds.append(rules.FailureKind.ESCROW)
+    sequences = (assumed + seq for seq in itertools.product(kinds, repeat=m))
+    return max(sequences, key=lambda seq: removal_wait_max(s, seq))
+
+
+def removal_wait_max(
+    s: Settings, failures: Sequence[rules.FailureKind] = (), *, quarantined: bool = False, objects: int = 0
+) -> float:
+    """Return the longest wait from intended end to Identity Center removal under the stated conditions.
+
+    PIM removes the Entra membership within ``membership_latency_max`` [E-ACT]; the first attempt waits for the
+    next cycle (:func:`sim.rules.cycle_wait_max`, or a day in quarantine [E-QUAR]), plus up to 0.08 min per object
+    when that cycle is the initial one over ``objects`` objects [E-WHEN]; each failed attempt in ``failures`` waits
+    for the next cycle or the escrow retry (:func:`sim.rules.retried_removal`) [E-PLOGS][E-QUAR]. Zero with the
+    ``remove_idc_membership`` countermeasure [UG-revoke].
+    """
+    if s.remove_idc_membership:
+        return 0.0
+    cycle = rules.quarantine_wait_max(s) if quarantined else rules.cycle_wait_max(s)
+    first = s.membership_latency_max + cycle + objects * INITIAL_CYCLE_PER_OBJECT_MAX
+    retry = rules.quarantine_wait_max(s) if quarantined else rules.removal_retry_wait_max(s)
+    return rules.retried_removal(first, failures, lambda t: t + retry)
+
+
+def worst_case(
+    s: Settings,
+    failures: Sequence[rules.FailureKind] | None = None,
+    *,
+    quarantined: bool = False,
+    objects: int = 0,
+) -> Bound:
+    """Return the closed-form worst case for ``s``: no simulated activation under ``s`` exceeds it.
+
+    ``failures`` are the failed removal attempts to assume; ``None`` means the worst the simulator can draw under
+    ``s`` (:func:`drawn_failures_worst`). ``quarantined`` and ``objects`` state the other failure modes
+    (:func:`removal_wait_max`).
+    """
     start = 0.0
     intended_end = start + s.activation_max
-    removal = intended_end + rules.deprovision_wait_max(s)
+    failed = drawn_failures_worst(s) if failures is None else tuple(failures)
+    removal = intended_end + removal_wait_max(s, failed, quarantined=quarantined, objects=objects)
     membership = rules.Interval(start, removal)
     launch = rules.latest_launch(membership, intended_end, s)
     end = rules.worst_effective_end(membership, intended_end, s)
@@ -136,6 +189,18 @@ class Hop:
     source: str
 
 
+def _deprovisioning_name(s: Settings, cycle: str = "") -> str:
+    """Return the deprovisioning hop's name, naming the failed removal attempts it assumes."""
+    failed = drawn_failures_worst(s)
+    if s.remove_idc_membership or not failed:
+        return f"deprovisioning (Entra removal + next {cycle}cycle)"
+    escrowed = sum(k is rules.FailureKind.ESCROW for k in failed)
+    retried = len(failed) - escrowed
+    parts = [f"{retried} failed removal(s) retried next cycle"] if retried else []
+    parts += [f"{escrowed} escrowed"] if escrowed else []
+    return f"deprovisioning (Entra removal + next {cycle}cycle + {', '.join(parts)})"
+
+
 def window_hops(s: Settings, b: Bound | None = None) -> tuple[Hop, ...]:
     """Return the hops of the worst-case window, in order, with running totals from activation start."""
     b = b or worst_case(s)
@@ -149,10 +214,15 @@ def window_hops(s: Settings, b: Bound | None = None) -> tuple[Hop, ...]:
     if s.end_portal_sessions:
         portal_src += "[UG-endsess]"
     deprov_src = "[UG-revoke]" if s.remove_idc_membership else "[E-ACT][E-AWS]"
+    failed = () if s.remove_idc_membership else drawn_failures_worst(s)
+    if rules.FailureKind.RETRYABLE in failed:
+        deprov_src += "[E-PLOGS]"
+    if rules.FailureKind.ESCROW in failed:
+        deprov_src += "[E-QUAR]"
     role_src = "[UG23-howto][IAM-revoke]" if s.deny_tokens_before_expiry else "[UG23-howto]"
     return (
         Hop("PIM activation (activation_max)", b.intended_window, b.intended_window, "[AWS-BLOG][E-SET]"),
-        Hop("deprovisioning (Entra removal + next cycle)", b.deprovision_wait, b.idc_removal, deprov_src),
+        Hop(_deprovisioning_name(s), b.deprovision_wait, b.idc_removal, deprov_src),
         Hop(portal_name, b.latest_launch - b.idc_removal, b.latest_launch, portal_src),
         Hop("role session (permission_set_session)", b.effective_end - b.latest_launch, b.effective_end, role_src),
     )

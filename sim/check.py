@@ -28,11 +28,21 @@ grid in :mod:`sim.advise`; this module holds the check itself and its report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sim.bounds import Bound, Hop, access_hops, mode_variants, time_to_access, window_hops, worst_case
+from sim import rules
+from sim.bounds import (
+    Bound,
+    Hop,
+    access_hops,
+    drawn_failures_worst,
+    mode_variants,
+    time_to_access,
+    window_hops,
+    worst_case,
+)
 from sim.durations import format_duration
 from sim.fixes import ACCESS_KNOBS, WINDOW_KNOBS, Fix, duration_fixes, nearest_combination, switch_fixes
 from sim.limits import Limits
@@ -54,11 +64,15 @@ class Violation:
     combined: tuple[Fix, ...] = ()
     """When no single change fixes it: the nearest combination on the advise grid (fewest changes first)."""
     combined_window: float | None = None
+    failure_mode: str | None = None
+    """The failure mode that breaks the limit when the limit holds without it (``--failed-removals``)."""
 
     def render(self) -> str:
         """Return a multi-line explanation."""
         f = format_duration
         lines = [f"FAIL {self.limit_name}: worst case {f(self.actual)} > limit {f(self.limit)}"]
+        if self.failure_mode is not None:
+            lines.append(f"  broken by the failure mode: {self.failure_mode}")
         for hop in self.hops:
             marker = "  ← breaks the limit here" if hop is self.breaking_hop else ""
             lines.append(f"  + {hop.name:<48} {f(hop.duration):>12}  total {f(hop.end):>12}  {hop.source}{marker}")
@@ -153,6 +167,7 @@ class CheckResult:
                     "fixes": [_fix_dict(fx) for fx in v.fixes],
                     "combined": [_fix_dict(fx) for fx in v.combined],
                     "combined_window": v.combined_window,
+                    "failure_mode": v.failure_mode,
                 }
                 for v in self.violations
             ],
@@ -181,6 +196,24 @@ def _violation(
 ) -> Violation:
     breaking = next(h for h in hops if h.end > limit)
     return Violation(limit_name, limit, actual, tuple(hops), breaking, tuple(fixes), tuple(combined), combined_window)
+
+
+def _breaking_failure_mode(s: Settings, metric: Callable[[Settings], float], limit: float) -> str | None:
+    """Return the failure mode the settings assume when the limit holds without it, else None."""
+    failed = drawn_failures_worst(s)
+    if not failed:
+        return None
+    nominal = metric(s.replace(failed_removals=0, removal_failure_probability=0.0))
+    if nominal > limit:
+        return None
+    escrowed = sum(k is rules.FailureKind.ESCROW for k in failed)
+    kinds = f"{len(failed) - escrowed} retried on the following cycles [E-PLOGS]" + (
+        f", {escrowed} escrowed [E-QUAR]" if escrowed else ""
+    )
+    return (
+        f"{len(failed)} failed removal attempt(s) ({kinds}); without failures the worst case is "
+        f"{format_duration(nominal)}, within the limit"
+    )
 
 
 def _worst_mode(s: Settings) -> Settings:
@@ -215,9 +248,8 @@ def check(s: Settings, limits: Limits) -> CheckResult:
             combined, combined_window = nearest_combination(
                 s, Limits(max_window=limits.max_window, all_modes=limits.all_modes)
             )
-        violations.append(
-            _violation("max_window", limits.max_window, window, window_hops(s, b), fixes, combined, combined_window)
-        )
+        v = _violation("max_window", limits.max_window, window, window_hops(s, b), fixes, combined, combined_window)
+        violations.append(replace(v, failure_mode=_breaking_failure_mode(s, window_metric, limits.max_window)))
     if limits.max_time_to_access is not None and tta > limits.max_time_to_access:
         path = limits.access_path
 

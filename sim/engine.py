@@ -9,8 +9,8 @@ Public API (stable; ``sim.vector``, sweeps, reports and the CLI build on it):
   :meth:`~sim.results.RunResult.to_json`.
 
 What the engine runs as events: the request of each activation (a pre-sorted :meth:`sim.kernel.Kernel.source`, so the heap
-stays small), the approver's decision or the 24 h approval expiry [E-APPRV], and the Entra membership add, where
-the per-enterprise-app fast-path throttle admits activations in time order [E-AWS][E-PIMG]. Everything after the
+stays small), the approver's decision or the 24 h approval expiry [E-APPRV] (the activation, where the per-enterprise-app fast-path throttle counts it
+[E-AWS][E-PIMG]), and the Entra membership add. Everything after the
 admission follows in closed form from :mod:`sim.rules` (one implementation of each timing rule), so an activation
 costs three events at most.
 
@@ -19,8 +19,10 @@ Per activation (all times in seconds from t = 0; ``NaN`` where a step never happ
 - ``intended_end`` = start + requested duration (≤ ``activation_max`` [AWS-BLOG]), earlier when the user
   self-deactivates (refused within 5 min when ``enforce_min_active``, UNCONFIRMED third-party rule);
 - Entra add/remove "within seconds" [E-ACT] (uniform in ``[0, membership_latency_max]``);
-- ``fast_path`` from :class:`sim.rules.FastPathThrottle`, fast latency uniform 2–10 min [E-AWS];
-- Identity Center membership from :func:`sim.rules.idc_membership` (removal only on the regular cycle [E-AWS]);
+- ``fast_path`` from :class:`sim.rules.FastPathThrottle`, counted at activation, fast latency uniform 2–10 min
+  [E-AWS];
+- Identity Center membership from :func:`sim.rules.idc_membership` (removal only on the regular cycle [E-AWS],
+  pushed on by drawn failed attempts: next cycle [E-PLOGS] or escrow [E-QUAR]);
 - ``time_to_access`` = Identity Center add − request;
 - the modelled user's sign-in and launches (:func:`sim.rules.launch_allowed`) and ``effective_end``;
 - ``latest_launch`` (:func:`sim.rules.latest_launch`) and ``worst_effective_end``
@@ -63,6 +65,7 @@ class _Outputs:
         "effective_end",
         "entra_add",
         "entra_remove",
+        "fast",
         "first_launch",
         "idc_end",
         "idc_start",
@@ -81,7 +84,9 @@ class _Outputs:
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self.outcome, self.self_deactivated, self.refused, self.path = (array("b", [0]) * n for _ in range(4))
+        self.outcome, self.self_deactivated, self.refused, self.path, self.fast = (
+            array("b", [0]) * n for _ in range(5)
+        )
         self.launches = array("q", [0]) * n
         (
             self.decision,
@@ -128,6 +133,7 @@ class _Outputs:
             "effective_end": view(self.effective_end, f64),
             "latest_launch": view(self.latest, f64),
             "worst_effective_end": view(self.worst_end, f64),
+            "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
         }
         return finish_columns(cols)
 
@@ -142,7 +148,7 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
     out = _Outputs(smp.n)
     kernel = Kernel()
     on_entra_add = _entra_add_handler(kernel, settings, population, smp, out)
-    on_request = _request_handler(kernel, settings, smp, out, on_entra_add)
+    on_request = _request_handler(kernel, settings, population, smp, out, on_entra_add)
     kernel.source(smp.request.tolist(), on_request)
     kernel.run()
     cols = out.columns(smp)
@@ -151,9 +157,12 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
     )
 
 
-def _request_handler(kernel: Kernel, s: Settings, smp: Samples, out: _Outputs, on_entra_add: Handler) -> Handler:
+def _request_handler(
+    kernel: Kernel, s: Settings, population: Population, smp: Samples, out: _Outputs, on_entra_add: Handler
+) -> Handler:
     """Return the handler of a request event: the approver's decision or the 24 h expiry [E-APPRV], then the
-    activation (intended end, self-deactivation, Entra removal time [E-ACT]) and its Entra add event."""
+    activation (intended end, self-deactivation, Entra removal time [E-ACT], the fast-path admission counted at
+    activation [E-AWS][E-PIMG]) and its Entra add event."""
     approval = s.approval_required
     unused: list[Any] = []
     requested = smp.requested.tolist()
@@ -171,9 +180,13 @@ def _request_handler(kernel: Kernel, s: Settings, smp: Samples, out: _Outputs, o
     push = heapq.heappush
     next_seq = kernel._seq.__next__
     enforce_min = s.enforce_min_active
+    fast = out.fast
+    throttles = [rules.FastPathThrottle.from_settings(s) for _ in range(population.apps)]
+    app = smp.app.tolist()
 
     def activate(i: int, t: float) -> None:
         start[i] = t
+        fast[i] = throttles[app[i]].admit(rules.fast_path_admission_time(t))
         end = t + requested[i]
         after = deactivate_after[i]
         if after < requested[i]:
@@ -206,20 +219,20 @@ def _request_handler(kernel: Kernel, s: Settings, smp: Samples, out: _Outputs, o
 
 
 def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp: Samples, out: _Outputs) -> Handler:
-    """Return the handler of an Entra add event: the fast-path admission [E-AWS][E-PIMG], the Identity Center
-    membership (:func:`sim.rules.idc_membership`), the worst-case user and the modelled user's launches."""
+    """Return the handler of an Entra add event: the fast path (admitted at activation [E-AWS][E-PIMG]), the Identity
+    Center membership (:func:`sim.rules.idc_membership`), the worst-case user and the modelled user's launches."""
     worst_case_user = population.behaviour == "worst_case"
-    single_app = population.apps == 1
     unused: list[Any] = []
-    app = unused if single_app else smp.app.tolist()
     fast_latency = smp.fast_latency.tolist()
     signin_delay = unused if worst_case_user else smp.signin_delay.tolist()
     launch_delay = unused if worst_case_user else smp.launch_delay.tolist()
     intended_end, entra_add, entra_remove, path = out.intended_end, out.entra_add, out.entra_remove, out.path
     idc_start, idc_end, latest, worst_end = out.idc_start, out.idc_end, out.latest, out.worst_end
     signin, first_launch, launches, effective_end = out.signin, out.first_launch, out.launches, out.effective_end
-    throttles = [rules.FastPathThrottle.from_settings(s) for _ in range(population.apps)]
-    admit_single = throttles[0].admit
+    admitted = out.fast
+    failures = smp.failures
+    assumed = s.failed_removals
+    any_failures = assumed > 0 or bool(np.any(smp.removal_failures))
     relaunch, max_launches = population.relaunch, population.max_launches
     idc_membership, launch_allowed, role_session_end = (
         rules.idc_membership,
@@ -231,9 +244,10 @@ def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp:
     def on_entra_add(i: int) -> None:
         t = kernel.now
         entra_add[i] = t
-        fast = admit_single(t) if single_app else throttles[app[i]].admit(t)
+        fast = bool(admitted[i])
         end = intended_end[i]
-        m = idc_membership(t, entra_remove[i], end, fast, fast_latency[i], s)
+        failed = failures(i, assumed) if any_failures else ()
+        m = idc_membership(t, entra_remove[i], end, fast, fast_latency[i], s, failed)
         if m is None:
             path[i] = 3
             return

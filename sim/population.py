@@ -22,12 +22,13 @@ entitlement mode permits (:func:`sim.rules.latest_launch`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim import rules
 from sim.settings import Seconds, Settings
 
 __all__ = [
@@ -218,11 +219,28 @@ class Samples:
     signin_delay: np.ndarray
     launch_delay: np.ndarray
     deactivate_after: np.ndarray
+    removal_failures: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Failed removal attempts before the one that succeeds (empty when ``removal_failure_probability`` is 0)."""
+    removal_escrow: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+    """``removal_escrow[i, k]``: the ``k``-th failed attempt of activation ``i`` went to escrow (else retryable)."""
+
+    def __post_init__(self) -> None:
+        if len(self.removal_failures) != len(self.request):
+            object.__setattr__(self, "removal_failures", np.zeros(len(self.request), dtype=np.int64))
+            object.__setattr__(self, "removal_escrow", np.zeros((len(self.request), 0), dtype=bool))
 
     @property
     def n(self) -> int:
         """Return the number of activation requests."""
         return len(self.request)
+
+    def failures(self, i: int, assumed: int = 0) -> tuple[rules.FailureKind, ...]:
+        """Return the kinds of activation ``i``'s failed removal attempts, in order: ``assumed`` retryable ones (the
+        ``failed_removals`` setting), then the drawn ones [E-PLOGS][E-QUAR]."""
+        count = int(self.removal_failures[i])
+        escrow = self.removal_escrow[i]
+        drawn = (rules.FailureKind.ESCROW if escrow[k] else rules.FailureKind.RETRYABLE for k in range(count))
+        return (rules.FailureKind.RETRYABLE,) * assumed + tuple(drawn)
 
 
 class Population(BaseModel):
@@ -250,6 +268,9 @@ class Population(BaseModel):
     behaviour: Literal["typical", "worst_case"] = "typical"
     apps: int = Field(default=1, ge=1, le=1000)
     """Enterprise apps the requests spread over (uniformly); each has its own fast-path throttle [E-AWS]."""
+    removal_failures: list[Annotated[int, Field(ge=0, le=10)]] | None = None
+    """Failed (retryable) removal attempts per request, in request order, instead of drawing them: replays a
+    sandbox run's failure sequence (``POST /_sandbox/faults``) in the simulator [E-PLOGS]."""
 
     def sample(
         self,
@@ -302,10 +323,22 @@ class Population(BaseModel):
         with the settings' activation maximum, Entra latency [E-ACT] and fast-path latency range [E-AWS]."""
         s = settings
         rng = np.random.default_rng(seed)
-        return self.sample(
+        smp = self.sample(
             rng, s.activation_max, s.membership_latency_max, s.fast_path_latency_min, s.fast_path_latency_max
         )
+        if self.removal_failures is not None:
+            if len(self.removal_failures) != smp.n:
+                raise ValueError(
+                    f"removal_failures has {len(self.removal_failures)} entries for {smp.n} requests; give one per request"
+                )
+            counts = np.asarray(self.removal_failures, dtype=np.int64)
+            width = int(counts.max(initial=0))
+            return replace(smp, removal_failures=counts, removal_escrow=np.zeros((smp.n, width), dtype=bool))
+        if s.removal_failure_probability <= 0 or s.removal_failures_max == 0:
+            return smp
+        return replace(smp, **draw_removal_failures(rng, smp.n, s))
 
+    @classmethod
     @classmethod
     def burst(cls, count: int, within: float = 60.0, **fields: Any) -> Population:
         """Return a population of ``count`` requests within ``within`` seconds (other fields as keywords)."""
@@ -315,3 +348,15 @@ class Population(BaseModel):
     def explicit(cls, times: list[float], **fields: Any) -> Population:
         """Return a population with requests at ``times`` (other fields as keywords)."""
         return cls.model_validate({"arrivals": [{"kind": "explicit", "times": times}], **fields})
+
+
+def draw_removal_failures(rng: np.random.Generator, n: int, s: Settings) -> dict[str, np.ndarray]:
+    """Return drawn removal failures for ``n`` activations, after every other draw (so runs without failures keep
+    their draws): each attempt fails with ``removal_failure_probability``, up to ``removal_failures_max`` in a row;
+    each failure goes to escrow with ``removal_failure_escrow_share``, else it is retried next cycle
+    [E-PLOGS][E-QUAR]."""
+    m = s.removal_failures_max
+    fails = rng.random((n, m)) < s.removal_failure_probability
+    escrow = rng.random((n, m)) < s.removal_failure_escrow_share
+    count = np.cumprod(fails, axis=1).sum(axis=1).astype(np.int64)
+    return {"removal_failures": count, "removal_escrow": escrow}

@@ -73,10 +73,11 @@ COLUMNS: dict[str, str] = {
     "worst_effective_end": "worst-case user's last instant of AWS access",
     "overhang": "worst_effective_end - intended_end (headline)",
     "overhang_modelled": "effective_end - intended_end (modelled user)",
+    "removal_failures": "failed removal attempts before the one that succeeded (drawn) [E-PLOGS][E-QUAR]",
 }
 """Every per-activation column of :class:`RunResult`, with its meaning."""
 
-_INT_COLUMNS = ("id", "app", "outcome", "path", "launches")
+_INT_COLUMNS = ("id", "app", "outcome", "path", "launches", "removal_failures")
 _BOOL_COLUMNS = ("self_deactivated", "deactivation_refused")
 
 
@@ -121,6 +122,7 @@ class ActivationRecord:
     worst_effective_end: float | None
     overhang: float | None
     overhang_modelled: float | None
+    removal_failures: int
 
 
 def _json_float(x: float) -> float | None:

@@ -16,25 +16,46 @@ Sources (tags in ``../shared/reference/``):
   [UG23-howto]; ending a portal session does not end role sessions [UG-endsess];
 - entitlement modes: ``signin_snapshot`` [AWS-BLOG], ``launch_check`` [UG-revoke], ``cached_1h`` [UG23-auth];
 - countermeasures: end portal sessions [UG-endsess], deny on ``aws:TokenIssueTime`` [IAM-revoke], remove the
-  Identity Center membership directly [UG-revoke].
+  Identity Center membership directly [UG-revoke];
+- failure modes: a failed removal attempt (429, 5xx, timeout) is retried on the next cycle [E-PLOGS]; other
+  failures go to escrow (6 h, 12 h, 24 h, then daily for 28 days) [E-QUAR]; a quarantined job runs one cycle a
+  day [E-QUAR]; cycles run only "approximately" every 40 min (``cycle_jitter``, UNCONFIRMED magnitude) and the
+  initial cycle takes up to 0.08 min per object [E-WHEN]; legacy CLI profiles keep a fixed 8 h session
+  [SDK-ssocred].
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sim.settings import APPROVAL_TIMEOUT, ENTITLEMENT_CACHE, EntitlementMode, Settings, WindowMode
+from sim.settings import (
+    APPROVAL_TIMEOUT,
+    ENTITLEMENT_CACHE,
+    ESCROW_RETRIES,
+    LEGACY_CLI_SESSION,
+    QUARANTINE_CYCLE,
+    EntitlementMode,
+    Settings,
+    WindowMode,
+)
 
 __all__ = [
+    "PHI",
+    "FailureKind",
     "FastPathThrottle",
     "Interval",
     "approval_expired",
     "approval_wait_max",
+    "cycle_offset",
     "cycle_wait_max",
     "deprovision_wait_max",
     "disabled_user_may_launch",
+    "escrow_retry_offset",
+    "fast_path_admission_time",
     "idc_add_time",
     "idc_membership",
     "idc_remove_time",
@@ -44,7 +65,11 @@ __all__ = [
     "launch_allowed",
     "next_cycle_after",
     "portal_session_end",
+    "portal_session_length",
     "propagation_wait_max",
+    "quarantine_wait_max",
+    "removal_retry_wait_max",
+    "retried_removal",
     "role_session_allowed",
     "role_session_end",
     "time_to_access_max",
@@ -133,14 +158,100 @@ class FastPathThrottle:
         return out
 
 
-def next_cycle_after(t: float, interval: float, phase: float = 0.0) -> float:
+PHI = (math.sqrt(5.0) - 1.0) / 2.0
+"""The golden-ratio fraction that spreads the cycle offsets of :func:`cycle_offset` evenly over ``[0, jitter)``."""
+
+
+def cycle_offset(k: float, jitter: float) -> float:
+    """Return how late regular cycle ``k`` starts: ``jitter * frac((k + 1) * PHI)``, in ``[0, jitter)``.
+
+    The cycle runs "approximately" every 40 minutes [E-AWS]; how much it varies is UNCONFIRMED, so the variation is
+    a switch (``cycle_jitter``, default 0) and a fixed, seed-independent pattern that the simulator and the fake
+    share: gaps between cycles range over ``interval ± jitter``.
+    """
+    if jitter <= 0:
+        return 0.0
+    return jitter * (((k + 1.0) * PHI) % 1.0)
+
+
+def fast_path_admission_time(activation_start: float) -> float:
+    """Return the instant the fast-path throttle counts an activation at: its start.
+
+    Microsoft counts "the first five users within a 10-second period activating their group membership"
+    [E-AWS][E-PIMG] — users *activating*, so the count is taken when PIM activates the assignment, not when Entra
+    later adds the member. The one admission rule for the simulator (engine and vector path) and the fake
+    (``pim_fake.provisioning``): each feeds this instant to :meth:`FastPathThrottle.admit`.
+    """
+    return activation_start
+
+
+def next_cycle_after(t: float, interval: float, phase: float = 0.0, jitter: float = 0.0) -> float:
     """Return the start of the first regular incremental cycle strictly after ``t``.
 
-    Cycles start at ``phase + k * interval`` (k integer), about every 40 minutes [E-AWS][E-SCIM]. A change made
-    exactly at a cycle's start is picked up by the next one.
+    Cycles start at ``phase + k * interval + cycle_offset(k, jitter)`` (k integer), about every 40 minutes
+    [E-AWS][E-SCIM]. A change made exactly at a cycle's start is picked up by the next one. ``jitter`` must be
+    shorter than ``interval`` (so cycles keep their order).
     """
-    k = math.floor((t - phase) / interval) + 1
-    return phase + k * interval
+    k = math.floor((t - phase) / interval)
+    if jitter > 0:
+        late = phase + k * interval + cycle_offset(k, jitter)
+        if late > t:
+            return late
+    k += 1
+    return phase + k * interval + cycle_offset(k, jitter)
+
+
+class FailureKind(StrEnum):
+    """How a failed removal attempt (a SCIM ``PATCH /Groups`` that fails) is retried."""
+
+    RETRYABLE = "retryable"
+    """429, 5xx, timeouts: "automatically retried in 40 minutes", i.e. on the next cycle [E-PLOGS]."""
+    ESCROW = "escrow"
+    """Any other failure: escrow, retried 6 h, 12 h, 24 h after the first failure, then every 24 h [E-QUAR]."""
+
+
+def escrow_retry_offset(n: int) -> float:
+    """Return how long after an object's first escrowed failure its ``n``-th retry runs (n >= 1): 6 h, 12 h, 24 h,
+    then every 24 h [E-QUAR] (the fake's ``EscrowSchedule.DOCS``)."""
+    if n <= len(ESCROW_RETRIES):
+        return ESCROW_RETRIES[n - 1]
+    return ESCROW_RETRIES[-1] * (n - len(ESCROW_RETRIES) + 1)
+
+
+def retried_removal(
+    first_attempt: float, failures: Sequence[FailureKind], next_attempt: Callable[[float], float]
+) -> float:
+    """Return when a removal that first runs at ``first_attempt`` and fails ``failures`` (in order) succeeds.
+
+    A retryable failure waits for the next cycle's attempt (``next_attempt(t)``, the first cycle's SCIM call after
+    ``t``) [E-PLOGS]; an escrowed failure waits for the escrow retry ``escrow_retry_offset(n)`` after the first
+    escrowed failure [E-QUAR] (at once when that instant is already past). Non-decreasing in ``first_attempt``
+    and in ``next_attempt``, so :mod:`sim.bounds` gets its worst case by passing the longest cycle wait.
+    """
+    t = first_attempt
+    escrow_first: float | None = None
+    escrowed = 0
+    for kind in failures:
+        if kind is FailureKind.RETRYABLE:
+            t = next_attempt(t)
+            continue
+        if escrow_first is None:
+            escrow_first = t
+        escrowed += 1
+        t = max(t, escrow_first + escrow_retry_offset(escrowed))
+    return t
+
+
+def removal_retry_wait_max(s: Settings) -> float:
+    """Return the longest wait from a failed attempt to the next cycle's attempt: a cycle gap (``cycle_interval`` +
+    ``cycle_jitter``) plus ``cycle_processing`` [E-PLOGS][E-AWS]."""
+    return s.cycle_interval + s.cycle_jitter + s.cycle_processing
+
+
+def quarantine_wait_max(s: Settings) -> float:
+    """Return the longest wait for a quarantined job to carry a change: one cycle a day [E-QUAR], plus
+    ``cycle_processing``."""
+    return QUARANTINE_CYCLE + s.cycle_processing
 
 
 def idc_add_time(entra_add: float, entra_remove: float, fast: bool, fast_latency: float, s: Settings) -> float | None:
@@ -152,39 +263,54 @@ def idc_add_time(entra_add: float, entra_remove: float, fast: bool, fast_latency
     runs (an add and a remove between two cycles cancel out); likewise the fast path checks membership when it
     runs.
     """
-    cycle = next_cycle_after(entra_add, s.cycle_interval, s.cycle_phase)
+    cycle = next_cycle_after(entra_add, s.cycle_interval, s.cycle_phase, s.cycle_jitter)
     by_cycle = cycle + s.cycle_processing if cycle < entra_remove else math.inf
     by_fast = entra_add + fast_latency if fast and entra_add + fast_latency < entra_remove else math.inf
     best = min(by_cycle, by_fast)
     return None if math.isinf(best) else best
 
 
-def idc_remove_time(entra_remove: float, intended_end: float, s: Settings) -> float:
+def idc_remove_time(
+    entra_remove: float, intended_end: float, s: Settings, failures: Sequence[FailureKind] = ()
+) -> float:
     """Return when Identity Center loses the membership.
 
     Removal is not accelerated: the next regular cycle after the Entra removal, plus ``cycle_processing``
-    [E-AWS]. With the ``remove_idc_membership`` countermeasure the JIT tooling deletes the membership directly at
-    the intended end [UG-revoke], whichever comes first.
+    [E-AWS]; each failed attempt in ``failures`` pushes it on (:func:`retried_removal`) [E-PLOGS][E-QUAR]. With the
+    ``remove_idc_membership`` countermeasure the JIT tooling deletes the membership directly at the intended end
+    [UG-revoke], whichever comes first.
     """
-    by_cycle = next_cycle_after(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
+
+    def cycle_attempt(t: float) -> float:
+        return next_cycle_after(t, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
+
+    by_cycle = cycle_attempt(entra_remove)
+    if failures:
+        by_cycle = retried_removal(by_cycle, failures, cycle_attempt)
     return min(by_cycle, intended_end) if s.remove_idc_membership else by_cycle
 
 
 def idc_membership(
-    entra_add: float, entra_remove: float, intended_end: float, fast: bool, fast_latency: float, s: Settings
+    entra_add: float,
+    entra_remove: float,
+    intended_end: float,
+    fast: bool,
+    fast_latency: float,
+    s: Settings,
+    failures: Sequence[FailureKind] = (),
 ) -> Interval | None:
     """Return the Identity Center membership interval, or None when the membership never reaches it."""
     start = idc_add_time(entra_add, entra_remove, fast, fast_latency, s)
     if start is None:
         return None
-    end = idc_remove_time(entra_remove, intended_end, s)
+    end = idc_remove_time(entra_remove, intended_end, s, failures)
     return Interval(start, end) if end > start else None
 
 
 def cycle_wait_max(s: Settings) -> float:
-    """Return the longest wait for a regular cycle to carry a change: a whole ``cycle_interval`` (the change just
-    missed a cycle) plus ``cycle_processing`` [E-AWS]."""
-    return s.cycle_interval + s.cycle_processing
+    """Return the longest wait for a regular cycle to carry a change: a whole cycle gap (the change just missed a
+    cycle): ``cycle_interval`` + ``cycle_jitter``, plus ``cycle_processing`` [E-AWS]."""
+    return s.cycle_interval + s.cycle_jitter + s.cycle_processing
 
 
 def propagation_wait_max(s: Settings, fast: bool = False) -> float:
@@ -236,14 +362,26 @@ def is_member(membership: Interval | None, t: float) -> bool:
     return membership is not None and membership.contains(t)
 
 
+def portal_session_length(s: Settings) -> float:
+    """Return how long a user's session lets them launch: ``portal_session`` [UG-uis], or at least 8 h for users of
+    the legacy non-refreshable CLI profile (switch ``legacy_cli``) [SDK-ssocred][UG23-sess]."""
+    return max(s.portal_session, LEGACY_CLI_SESSION) if s.legacy_cli else s.portal_session
+
+
+def _sessions_ended_at_expiry(s: Settings) -> bool:
+    """Return True when ``end_portal_sessions`` cuts the session: deleting portal sessions [UG-endsess] is not
+    documented to revoke a legacy CLI token, so with ``legacy_cli`` it is assumed not to (UNCONFIRMED, conservative)."""
+    return s.end_portal_sessions and not s.legacy_cli
+
+
 def portal_session_end(signin: float, intended_end: float, s: Settings) -> float:
     """Return when a portal session started at ``signin`` ends.
 
-    ``portal_session`` after sign-in [UG-uis]; with ``end_portal_sessions`` the JIT tooling deletes sessions that
-    are open at the intended end [UG-endsess].
+    :func:`portal_session_length` after sign-in [UG-uis][SDK-ssocred]; with ``end_portal_sessions`` the JIT tooling
+    deletes sessions that are open at the intended end [UG-endsess].
     """
-    end = signin + s.portal_session
-    if s.end_portal_sessions and signin < intended_end:
+    end = signin + portal_session_length(s)
+    if _sessions_ended_at_expiry(s) and signin < intended_end:
         end = min(end, intended_end)
     return end
 
@@ -291,9 +429,10 @@ def latest_launch(membership: Interval | None, intended_end: float, s: Settings)
     mode = s.entitlement_mode
     if mode is EntitlementMode.LAUNCH_CHECK:
         return r
-    tail = s.portal_session if mode is EntitlementMode.SIGNIN_SNAPSHOT else min(ENTITLEMENT_CACHE, s.portal_session)
+    portal = portal_session_length(s)
+    tail = portal if mode is EntitlementMode.SIGNIN_SNAPSHOT else min(ENTITLEMENT_CACHE, portal)
     end = r + tail
-    if s.end_portal_sessions and r <= intended_end:
+    if _sessions_ended_at_expiry(s) and r <= intended_end:
         end = min(end, intended_end)
     return end
 

@@ -16,6 +16,12 @@ Behaviour the references mark UNCONFIRMED is a named switch, never a silent gues
 | cycle_interval | 40 min | 1 min – 24 h (what-if; Entra's is fixed) | [E-AWS][E-SCIM]; not configurable [E-KNOWN] |
 | cycle_phase | 0 | 0 – cycle_interval | modelling choice (cycle start relative to t = 0) |
 | cycle_processing | 0 s | 0 – 1 h | UNCONFIRMED (time from cycle start to the SCIM call) |
+| cycle_jitter | 0 s | 0 – 20 min | [E-AWS] "approximately" 40 min; magnitude UNCONFIRMED (each cycle starts up to this late) |
+| removal_failure_probability | 0 | 0 – 1 | [E-PLOGS][E-QUAR] removal attempts can fail; rate UNCONFIRMED (simulator draws) |
+| removal_failure_escrow_share | 0 | 0 – 1 | [E-PLOGS] 429/5xx/timeouts retried next cycle vs [E-QUAR] other errors escrowed; share UNCONFIRMED |
+| failed_removals | 0 | 0 – 10 | [E-PLOGS] assume the first N removal attempts of every activation fail (429/5xx/timeout) and are retried on the following cycles (``--failed-removals``) |
+| removal_failures_max | 3 | 0 – 10 | modelling cap on consecutive failed removal attempts the simulator draws |
+| legacy_cli | off | switch | [SDK-ssocred] legacy non-refreshable CLI profile: fixed 8 h session whatever the portal setting |
 | portal_session | 8 h | 15 min – 90 days | [UG-uis][UG-cfgsess][BLOG-sess] |
 | permission_set_session | 1 h | 1 h – 12 h | [UG23-howto][UG-permprops] |
 | entitlement_mode | signin_snapshot | signin_snapshot, launch_check, cached_1h | [AWS-BLOG] / [UG-revoke] / [UG23-auth] (UNCONFIRMED which holds) |
@@ -40,6 +46,11 @@ __all__ = [
     "APPROVAL_TIMEOUT",
     "COUNTERMEASURES",
     "ENTITLEMENT_CACHE",
+    "ESCROW_MAX_AGE",
+    "ESCROW_RETRIES",
+    "INITIAL_CYCLE_PER_OBJECT_MAX",
+    "LEGACY_CLI_SESSION",
+    "QUARANTINE_CYCLE",
     "RANGES",
     "EntitlementMode",
     "Seconds",
@@ -60,6 +71,22 @@ APPROVAL_TIMEOUT = 24 * HOUR
 COUNTERMEASURES: tuple[str, ...] = ("end_portal_sessions", "deny_tokens_before_expiry", "remove_idc_membership")
 """The countermeasure switches of :class:`Settings` [UG-endsess][IAM-revoke][UG-revoke]."""
 
+LEGACY_CLI_SESSION = 8 * HOUR
+"""The legacy (non-refreshable) SSO CLI profile "uses a fixed, eight-hour session" whatever the portal setting
+[SDK-ssocred][UG23-sess] (switch ``legacy_cli``)."""
+
+ESCROW_RETRIES: tuple[float, ...] = (6 * HOUR, 12 * HOUR, 24 * HOUR)
+"""Escrow retries after the first failure: 6 h, 12 h, 24 h, then every 24 h up to 28 days [E-QUAR]."""
+
+ESCROW_MAX_AGE = 28 * DAY
+"""After 28 days in escrow the entry is removed and the job disabled [E-QUAR]."""
+
+QUARANTINE_CYCLE = 1 * DAY
+"""A quarantined job's cycles are "gradually reduced to once per day" [E-QUAR][E-HOW]."""
+
+INITIAL_CYCLE_PER_OBJECT_MAX = 0.08 * MINUTE
+"""The initial cycle takes at most 0.08 min per assigned user, group and member [E-WHEN]."""
+
 ENTITLEMENT_CACHE = 1 * HOUR
 """Identity Center sign-in sessions are cached for one hour [UG23-auth] (used by ``cached_1h``)."""
 
@@ -75,6 +102,7 @@ RANGES: dict[str, tuple[float, float, str]] = {
     "fast_path_window": (1.0, 1 * HOUR, "[E-AWS][E-PIMG] 5 activations per 10 s"),
     "cycle_interval": (1 * MINUTE, 24 * HOUR, "[E-AWS] incremental cycle about every 40 min"),
     "cycle_processing": (0.0, 1 * HOUR, "UNCONFIRMED cycle processing time"),
+    "cycle_jitter": (0.0, 20 * MINUTE, "[E-AWS] cycle 'approximately' every 40 min (variation UNCONFIRMED)"),
     "portal_session": (15 * MINUTE, 90 * DAY, "[UG-uis] AWS access portal session 15 min - 90 days"),
     "permission_set_session": (
         1 * HOUR,
@@ -142,11 +170,17 @@ class Settings(BaseModel):
     cycle_interval: Seconds = 40 * MINUTE
     cycle_phase: Seconds = 0.0
     cycle_processing: Seconds = 0.0
+    cycle_jitter: Seconds = 0.0
+    removal_failure_probability: float = 0.0
+    removal_failure_escrow_share: float = 0.0
+    failed_removals: int = 0
+    removal_failures_max: int = 3
 
     # IAM Identity Center sessions
     portal_session: Seconds = 8 * HOUR
     permission_set_session: Seconds = 1 * HOUR
     entitlement_mode: EntitlementMode = EntitlementMode.SIGNIN_SNAPSHOT
+    legacy_cli: bool = False
 
     # Countermeasures applied by the JIT tooling at the intended end of access
     end_portal_sessions: bool = False
@@ -173,6 +207,17 @@ class Settings(BaseModel):
                 f"cycle_phase = {format_duration(self.cycle_phase)} must be in [0, cycle_interval "
                 f"{format_duration(self.cycle_interval)})"
             )
+        if self.cycle_jitter >= self.cycle_interval:
+            problems.append(
+                f"cycle_jitter = {format_duration(self.cycle_jitter)} must be shorter than cycle_interval "
+                f"{format_duration(self.cycle_interval)}"
+            )
+        for name in ("removal_failure_probability", "removal_failure_escrow_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                problems.append(f"{name} = {getattr(self, name)} must be a probability in 0 – 1 ([E-PLOGS][E-QUAR])")
+        for name in ("failed_removals", "removal_failures_max"):
+            if not 0 <= getattr(self, name) <= 10:
+                problems.append(f"{name} = {getattr(self, name)} must be in 0 – 10")
         if self.fast_path_limit < 0:
             problems.append(f"fast_path_limit = {self.fast_path_limit} must be >= 0 ([E-AWS] documents 5)")
         if problems:

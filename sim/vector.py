@@ -6,7 +6,8 @@ mirrors; a property test (``tests/test_vector.py``) holds every column equal to 
 
 Every population runs here, throttled bursts included. The ``sliding`` fast-path throttle ("first 5 activations per
 10 s per app" [E-AWS][E-PIMG]) is a sequential greedy admission: where no app sees more than ``fast_path_limit``
-Entra adds within ``fast_path_window`` everyone is admitted (one array comparison); otherwise the adds split into
+activations within ``fast_path_window`` everyone is admitted (one array comparison); the throttle counts
+activations at their start (:func:`sim.rules.fast_path_admission_time`); otherwise the activations split into
 independent runs at gaps of a whole window, and the crowded runs go through
 :meth:`sim.rules.FastPathThrottle.admit_many`, one linear pass. The ``fixed`` window mode is an aligned count,
 vectorised exactly. The rest is array arithmetic.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import rules
 from sim.population import Population, Samples
 from sim.results import RunResult, finish_columns
 from sim.rules import FastPathThrottle
@@ -41,32 +43,45 @@ INF = np.inf
 F64 = np.float64
 
 
-def next_cycle_after_v(t: np.ndarray, interval: float, phase: float) -> np.ndarray:
-    """Array form of :func:`sim.rules.next_cycle_after`: the first regular cycle strictly after each ``t`` [E-AWS]."""
-    k = np.floor((t - phase) / interval) + 1.0
-    out: np.ndarray = phase + k * interval
+def _cycle_offset_v(k: np.ndarray, jitter: float) -> np.ndarray:
+    """Array form of :func:`sim.rules.cycle_offset`."""
+    out: np.ndarray = jitter * np.mod((k + 1.0) * rules.PHI, 1.0)
     return out
 
 
-def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarray, s: Settings) -> np.ndarray:
-    """Array form of :class:`sim.rules.FastPathThrottle`: True where the Entra add takes the fast path.
+def next_cycle_after_v(t: np.ndarray, interval: float, phase: float, jitter: float = 0.0) -> np.ndarray:
+    """Array form of :func:`sim.rules.next_cycle_after`: the first regular cycle strictly after each ``t`` [E-AWS]."""
+    k = np.floor((t - phase) / interval)
+    if jitter <= 0:
+        out: np.ndarray = phase + (k + 1.0) * interval
+        return out
+    with np.errstate(invalid="ignore"):
+        late = phase + k * interval + _cycle_offset_v(k, jitter)
+        k1 = k + 1.0
+        nxt = phase + k1 * interval + _cycle_offset_v(k1, jitter)
+        out = np.where(late > t, late, nxt)
+    return out
 
-    Admissions happen per app in the engine's event order — by Entra add time, then activation start (when the
-    event was scheduled), then index. ``fixed`` windows [E-AWS] are counted exactly; ``sliding`` windows admit
-    everyone unless some ``fast_path_limit + 1`` consecutive adds of one app fall within ``fast_path_window``, and
-    then run the throttle's linear pass (:func:`_sliding_pass`).
+
+def fast_path_admissions(start: np.ndarray, app: np.ndarray, s: Settings) -> np.ndarray:
+    """Array form of :class:`sim.rules.FastPathThrottle`: True where the activation takes the fast path.
+
+    The throttle counts activations at their start (:func:`sim.rules.fast_path_admission_time`) [E-AWS][E-PIMG],
+    per app in the engine's event order — by activation start, then index. ``fixed`` windows are counted exactly;
+    ``sliding`` windows admit everyone unless some ``fast_path_limit + 1`` consecutive activations of one app fall
+    within ``fast_path_window``, and then run the throttle's linear pass (:func:`_sliding_pass`).
     """
-    n = len(entra_add)
+    n = len(start)
     admitted = np.zeros(n, dtype=bool)
-    live = np.flatnonzero(~np.isnan(entra_add))
+    live = np.flatnonzero(~np.isnan(start))
     if len(live) == 0:
         return admitted
     limit = s.fast_path_limit
     if limit == 0:
         return admitted
     if s.fast_path_window_mode is WindowMode.FIXED:
-        order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
-        t = entra_add[order]
+        order = live[np.lexsort((live, start[live], app[live]))]
+        t = start[order]
         a = app[order]
         bucket = np.floor(t / s.fast_path_window)
         new_group = np.ones(len(order), dtype=bool)
@@ -76,8 +91,8 @@ def fast_path_admissions(entra_add: np.ndarray, start: np.ndarray, app: np.ndarr
         rank = np.arange(len(order)) - np.repeat(group_start, sizes)
         admitted[order] = rank < limit
         return admitted
-    order = live[np.lexsort((live, start[live], entra_add[live], app[live]))]
-    t, a = entra_add[order], app[order]
+    order = live[np.lexsort((live, start[live], app[live]))]
+    t, a = start[order], app[order]
     if len(order) <= limit:
         admitted[order] = True
         return admitted
@@ -126,7 +141,7 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
     entra_remove = intended_end + smp.remove_latency  # Entra removal within seconds [E-ACT]
     entra_add = start + smp.add_latency  # Entra add within seconds [E-ACT]
 
-    fast = fast_path_admissions(entra_add, start, smp.app, s)
+    fast = fast_path_admissions(start, smp.app, s)
     member, idc_start, idc_end = _membership(s, smp, active, fast, entra_add, entra_remove, intended_end)
     path = np.where(~active, 0, np.where(~member, 3, np.where(fast, 1, 2))).astype(np.int8)
     latest, worst_end = _worst_case_user(s, idc_end, intended_end)
@@ -164,6 +179,7 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
         "effective_end": effective_end,
         "latest_launch": latest,
         "worst_effective_end": worst_end,
+        "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
     }
     return finish_columns(cols)
 
@@ -197,12 +213,19 @@ def _membership(
     :func:`sim.rules.idc_add_time` / :func:`sim.rules.idc_remove_time` / :func:`sim.rules.idc_membership`
     [E-AWS][UG-revoke]."""
     with np.errstate(invalid="ignore"):
-        cycle = next_cycle_after_v(entra_add, s.cycle_interval, s.cycle_phase)
+        cycle = next_cycle_after_v(entra_add, s.cycle_interval, s.cycle_phase, s.cycle_jitter)
         by_cycle = np.where(cycle < entra_remove, cycle + s.cycle_processing, INF)
         arrive = entra_add + smp.fast_latency
         by_fast = np.where(fast & (arrive < entra_remove), arrive, INF)
         add = np.minimum(by_cycle, by_fast)
-        remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase) + s.cycle_processing
+        remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
+        failing = active & ((smp.removal_failures > 0) | (s.failed_removals > 0))
+        if failing.any():
+            plain = s.replace(remove_idc_membership=False)
+            for i in np.flatnonzero(failing):
+                # failed removal attempts (assumed or drawn): the scalar rule, row by row [E-PLOGS][E-QUAR]
+                failed = smp.failures(int(i), s.failed_removals)
+                remove[i] = rules.idc_remove_time(float(entra_remove[i]), INF, plain, failed)
         if s.remove_idc_membership:
             remove = np.minimum(remove, intended_end)
         member = active & ~np.isinf(add) & (remove > add)
@@ -218,13 +241,10 @@ def _worst_case_user(s: Settings, r: np.ndarray, e: np.ndarray) -> tuple[np.ndar
         if mode is EntitlementMode.LAUNCH_CHECK:
             latest = r.copy()
         else:
-            tail = (
-                s.portal_session
-                if mode is EntitlementMode.SIGNIN_SNAPSHOT
-                else min(ENTITLEMENT_CACHE, s.portal_session)
-            )
+            portal = rules.portal_session_length(s)
+            tail = portal if mode is EntitlementMode.SIGNIN_SNAPSHOT else min(ENTITLEMENT_CACHE, portal)
             latest = r + tail
-            if s.end_portal_sessions:
+            if s.end_portal_sessions and not s.legacy_cli:
                 latest = np.where(r <= e, np.minimum(latest, e), latest)
         worst_end = latest + s.permission_set_session
         if s.deny_tokens_before_expiry:
@@ -251,8 +271,8 @@ def _modelled_user(
     n = smp.n
     si = np.where(member, idc_start + smp.signin_delay, NAN)
     with np.errstate(invalid="ignore"):
-        portal_end = si + s.portal_session
-        if s.end_portal_sessions:
+        portal_end = si + rules.portal_session_length(s)
+        if s.end_portal_sessions and not s.legacy_cli:
             portal_end = np.where(si < e, np.minimum(portal_end, e), portal_end)
         member_at_signin = (idc_start <= si) & (si < idc_end)
     launch = si + smp.launch_delay

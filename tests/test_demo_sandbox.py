@@ -49,3 +49,5 @@ def test_jitbox_demo_prints_simulator_and_sandbox_parts() -> None:
     assert "seed-blog" in result.output
     assert "sandbox and simulator agree: yes" in result.output
     assert "10h 40m 10s" in result.output
+    # one degraded case: a failed removal retried on the next cycle [E-PLOGS]
+    assert "degraded case: 1 failed removal(s)" in result.output and "11h 20m 10s" in result.output

@@ -118,7 +118,7 @@ def test_fixed_window_admissions_count_per_app_and_window() -> None:
     s = load_settings({"fast_path_window_mode": "fixed"})
     t = np.array([0.0, 1, 2, 3, 4, 5, 6, 10, 11, 0.5])
     app = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-    admitted = fast_path_admissions(t, t, app, s)
+    admitted = fast_path_admissions(t, app, s)
     assert admitted.tolist() == [True] * 5 + [False, False, True, True, True]
 
 
@@ -126,8 +126,8 @@ def test_sliding_window_admissions_are_the_throttle_s_one_pass() -> None:
     s = load_settings({})
     t = np.array([0.0, 1, 2, 3, 4, 5, 9.9, 10.0, 10.5, 30, 0.5])
     app = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])
-    admitted = fast_path_admissions(t, t, app, s)
-    # 5 in [0, 4]; 5 and 9.9 refused; at 10.0 the add at 0 has left the window, at 10.5 only the one at 0 had
+    admitted = fast_path_admissions(t, app, s)
+    # 5 in [0, 4]; 5 and 9.9 refused; at 10.0 the activation at 0 has left the window, at 10.5 only the one at 0 had
     assert admitted.tolist() == [True] * 5 + [False, False, True, False, True, True]
 
 

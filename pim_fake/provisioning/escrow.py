@@ -20,7 +20,8 @@ from typing import Any
 from pim_fake.directory import iso
 from pim_fake.provisioning.options import EngineOptions, EscrowSchedule, QuarantineMode, RetryPolicy
 from sim.clock import Clock, Timer
-from sim.settings import DAY, HOUR
+from sim.rules import escrow_retry_offset
+from sim.settings import DAY, HOUR, QUARANTINE_CYCLE
 
 __all__ = [
     "CallCounts",
@@ -179,9 +180,7 @@ class FailureHandler:
         """Return when an escrowed object is tried next, per :class:`EscrowSchedule` [E-QUAR][QA 1278038]."""
         n = entry.failures
         if self.options.escrow_schedule is EscrowSchedule.DOCS:
-            offsets = [6 * HOUR, 12 * HOUR, 24 * HOUR]
-            offset = offsets[n - 1] if n <= 3 else 24 * HOUR * (n - 2)
-            return entry.first + offset
+            return entry.first + escrow_retry_offset(n)
         return self.clock.time() + min(DAY, 0.5 * HOUR * float(2 ** (n - 1)))
 
     def waiting(self, at: float) -> set[ObjectKey]:
@@ -251,7 +250,7 @@ class FailureHandler:
             return None
         q["seriesCount"] += 1
         if self.options.quarantine_mode is QuarantineMode.DAILY:
-            wait = DAY
+            wait = QUARANTINE_CYCLE
         else:
             wait = min(DAY, cycle_interval * (2 ** q["seriesCount"]))
         q["currentBegan"] = iso_at(now)

@@ -3,11 +3,11 @@
 Timing (sources in ``../shared/reference/entra-pim-provisioning.md``), using :mod:`sim.rules` — not re-implemented:
 
 - initial cycle when the job starts, then regular incremental cycles at
-  ``origin + sim.rules.next_cycle_after(t - origin, cycle_interval, cycle_phase)``, about every 40 min
-  [E-AWS][E-SCIM]; a cycle reads the directory when it starts and sends its SCIM calls ``cycle_processing``
+  ``origin + sim.rules.next_cycle_after(t - origin, cycle_interval, cycle_phase, cycle_jitter)``, about every
+  40 min [E-AWS][E-SCIM] (``cycle_jitter``: the same fixed pattern of late starts as the simulator); a cycle reads the directory when it starts and sends its SCIM calls ``cycle_processing``
   later (UNCONFIRMED, default 0);
-- PIM fast path: an activation takes the fast path when the per-app :class:`sim.rules.FastPathThrottle` admits it
-  (first 5 per 10 s [E-AWS][E-PIMG]); it reaches the target after a latency drawn uniformly from
+- PIM fast path: an activation takes the fast path when the per-app :class:`sim.rules.FastPathThrottle` admits it,
+  counted when the user activates (:func:`sim.rules.fast_path_admission_time`; first 5 per 10 s [E-AWS][E-PIMG]); it reaches the target after a latency drawn uniformly from
   ``fast_path_latency_min``–``fast_path_latency_max`` (2–10 min) with a seeded ``random.Random``; the rest wait
   for the next cycle. Removals and deactivations happen only on regular cycles [E-AWS].
 
@@ -45,7 +45,7 @@ from pim_fake.provisioning.render import job_resource
 from pim_fake.provisioning.scim_client import ScimClient, TargetGroup, TargetUser
 from pim_fake.provisioning.source import DirectoryView, Snapshot
 from sim.clock import Clock, Timer
-from sim.rules import FastPathThrottle, next_cycle_after
+from sim.rules import FastPathThrottle, fast_path_admission_time, next_cycle_after
 from sim.settings import Settings
 
 __all__ = ["FastPathRecord", "ProvisioningJob"]
@@ -253,7 +253,7 @@ class ProvisioningJob:
                 return
             if not self.view.assigned(group_id):
                 return
-            fast = self.throttle.admit(at)
+            fast = self.throttle.admit(fast_path_admission_time(at))
             latency = self.rng.uniform(self.settings.fast_path_latency_min, self.settings.fast_path_latency_max)
             self.fast_path.append(FastPathRecord(user_id, group_id, at, fast, latency if fast else 0.0))
             if fast:
@@ -276,7 +276,8 @@ class ProvisioningJob:
     # --- cycles -----------------------------------------------------------------------------------------
     def _cycle_start_after(self, t: float) -> float:
         assert self.origin is not None
-        return self.origin + next_cycle_after(t - self.origin, self.settings.cycle_interval, self.settings.cycle_phase)
+        s = self.settings
+        return self.origin + next_cycle_after(t - self.origin, s.cycle_interval, s.cycle_phase, s.cycle_jitter)
 
     def _schedule_next(self, after: float, delay: float | None = None) -> None:
         if self._cycle_timer is not None:
