@@ -3,7 +3,7 @@
 Fixtures for users' CI:
 
 - ``jitbox_clock`` — a fresh :class:`sim.clock.ManualClock` at the default epoch; advance it instead of sleeping.
-- ``jitbox_settings`` — the documented default :class:`sim.settings.Settings`.
+- ``jitbox_settings`` — the documented default :class:`sim.settings.Settings` (immutable; session-scoped).
 - ``jitbox_simulate`` — ``jitbox_simulate(settings, population, seed=0) -> RunResult``; fails the test if the run
   exceeds its closed-form bound (:func:`sim.bounds.worst_case`).
 - ``jitbox_run`` — ``jitbox_run("seed-blog" | path, seed=None) -> dict[label, RunResult]`` runs a scenario file (base
@@ -46,7 +46,7 @@ def jitbox_clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def jitbox_settings() -> Settings:
     """Return the documented default settings (PIM 8 h, portal 8 h, permission set 1 h, signin_snapshot)."""
     return Settings()
@@ -59,7 +59,7 @@ def _checked(result: RunResult) -> RunResult:
     return result
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def jitbox_simulate() -> Callable[..., RunResult]:
     """Return ``simulate(settings, population, seed=0) -> RunResult`` that also checks the closed-form bound."""
 
@@ -69,7 +69,7 @@ def jitbox_simulate() -> Callable[..., RunResult]:
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def jitbox_run() -> Callable[..., dict[str, RunResult]]:
     """Return ``run(scenario, seed=None) -> {label: RunResult}`` for a scenario name or path (bound-checked)."""
 

@@ -20,7 +20,8 @@ A scenario file looks like::
     settings = { entitlement_mode = "launch_check" }
 
 A name (``seed-blog``) is looked up as ``<name>.toml`` in :func:`scenario_dirs`: ``$JITBOX_SCENARIOS`` (if set),
-``./scenarios`` and the repository's top-level ``scenarios/``. Every error names the file and the bad field.
+``./scenarios``, the repository's top-level ``scenarios/`` and, in an installed wheel, the copy under
+``sim/scenarios/``. Every error names the file and the bad field.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ __all__ = [
 ]
 
 REPO_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+"""The repository's ``scenarios/`` (a checkout or an editable install)."""
+PACKAGED_SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+"""The same files inside an installed wheel (``setup.py`` copies them to ``sim/scenarios/`` at build time)."""
 
 
 class ScenarioError(ValueError):
@@ -159,7 +163,7 @@ def scenario_dirs() -> list[Path]:
     env = os.environ.get("JITBOX_SCENARIOS")
     if env:
         candidates.append(Path(env))
-    candidates += [Path.cwd() / "scenarios", REPO_SCENARIOS]
+    candidates += [Path.cwd() / "scenarios", REPO_SCENARIOS, PACKAGED_SCENARIOS]
     out: list[Path] = []
     for d in candidates:
         if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
