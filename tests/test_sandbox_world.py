@@ -240,3 +240,25 @@ def test_load_world_finds_shipped_worlds_by_name_and_lists_them_on_a_miss() -> N
     assert load_world("seed").name == "seed" and load_world(None).name == "seed"
     with pytest.raises(WorldError, match="shipped worlds: seed"):
         load_world("nope")
+
+
+def test_serve_cli_names_a_bad_world_and_refuses_both_world_flags(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "jitbox", "serve", "--port", "0", "--entra-port", "0", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    missing = cli("--world", "nope")
+    assert missing.returncode == 2 and "--world: world 'nope': no such file (shipped worlds: seed)" in missing.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[identity_center]\nbogus = 1\n", encoding="utf-8")
+    refused = cli("--world", str(bad))
+    assert refused.returncode == 2 and "identity_center: unknown key 'bogus'" in refused.stderr
+    both = cli("--world", "seed", "--entra-world", str(bad))
+    assert both.returncode == 2 and "give one" in both.stderr
