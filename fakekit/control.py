@@ -87,12 +87,14 @@ class SandboxControl:
         self._states[name] = provider
 
     def clock_json(self) -> dict[str, Any]:
-        """Return the clock's current time, mode and pending timer count."""
+        """Return the clock's current time, mode, pending timer count and how many timer callbacks raised (each
+        survived: :attr:`sim.clock.Clock.timer_errors`)."""
         return {
             "now": iso_z(self.clock.now()),
             "mode": self.clock.mode,
             "pending_timers": len(self.clock.pending()),
             "paused": isinstance(self.clock, ScaledClock) and self.clock.paused,
+            "timer_errors": len(self.clock.timer_errors),
         }
 
     def pause_clock(self) -> Any:

@@ -16,6 +16,10 @@ product sleeps on wall time to simulate minutes.
 Threading: a timer callback may block on HTTP to a server in another thread, and that server may schedule new
 timers or read ``now()``; scheduling takes only a short internal lock, so this cannot deadlock. Advances (and the
 timers they run) are serialised.
+
+A timer callback that raises never stops the clock: the advance (or the driver thread) goes on with the next timer
+and the failure is kept in :attr:`Clock.timer_errors` (the newest :data:`MAX_TIMER_ERRORS`), so one broken callback
+cannot freeze time or make ``POST /_sandbox/clock/advance`` fail after time has moved.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 __all__ = [
     "DEFAULT_EPOCH",
     "MAX_SCALE",
+    "MAX_TIMER_ERRORS",
     "Clock",
     "ClockError",
     "ManualClock",
@@ -43,6 +48,10 @@ __all__ = [
 
 DEFAULT_EPOCH = datetime(2025, 6, 3, 9, 0, 0, tzinfo=UTC)
 """Start of virtual time unless told otherwise (the seed post's publication date, 09:00 UTC)."""
+
+
+MAX_TIMER_ERRORS = 100
+"""How many failed timer callbacks :attr:`Clock.timer_errors` keeps (the newest)."""
 
 
 class ClockError(ValueError):
@@ -76,6 +85,8 @@ class Clock(ABC):
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self.timer_errors: list[tuple[str, float, str]] = []
+        """``(timer name, due, "ExceptionType: message")`` of callbacks that raised, oldest first."""
 
     # --- time -------------------------------------------------------------------------------------
     @property
@@ -140,7 +151,7 @@ class Clock(ABC):
         ran = 0
         with self._run_lock:
             while (timer := self._pop_due(self.time())) is not None:
-                timer.callback()
+                self._fire(timer)
                 ran += 1
         return ran
 
@@ -158,10 +169,18 @@ class Clock(ABC):
             target = self.time() + delta
             while (timer := self._pop_due(target)) is not None:
                 self._jump_to(timer.due)
-                timer.callback()
+                self._fire(timer)
                 ran += 1
             self._jump_to(target)
         return ran
+
+    def _fire(self, timer: Timer) -> None:
+        """Run one timer's callback; an exception is recorded in :attr:`timer_errors`, never raised."""
+        try:
+            timer.callback()
+        except Exception as exc:
+            self.timer_errors.append((timer.name, timer.due, f"{type(exc).__name__}: {exc}"))
+            del self.timer_errors[:-MAX_TIMER_ERRORS]
 
     def _jump_to(self, when: float) -> None:
         current = self.time()

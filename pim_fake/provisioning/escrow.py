@@ -31,6 +31,8 @@ __all__ = [
     "ScimFailure",
     "Verdict",
     "failure_for_status",
+    "incompatible_response",
+    "internal_failure",
     "iso_at",
     "transport_failure",
 ]
@@ -62,6 +64,20 @@ class ScimFailure(Exception):
 def transport_failure(message: str) -> ScimFailure:
     """Return the transient failure for a request that got no response (a timeout, a refused connection)."""
     return ScimFailure(0, "Timeout", message, True, None, False)
+
+
+def incompatible_response(message: str) -> ScimFailure:
+    """Return the failure for a target answer the job cannot use (a 2xx body that is not JSON, a created resource
+    without ``id``, a 3xx): ``SystemForCrossDomainIdentityManagementServiceIncompatible`` [E-PLOGS], escrowed like
+    other non-transient failures (status 0: no HTTP error status)."""
+    return ScimFailure(0, "SystemForCrossDomainIdentityManagementServiceIncompatible", message, False, None, False)
+
+
+def internal_failure(exc: BaseException) -> ScimFailure:
+    """Return the failure for an exception in jitbox's own export code: logged with its type (code
+    ``InternalError``, jitbox's own) and retried at the next cycle like a transient failure, so it never stops the
+    job."""
+    return ScimFailure(0, "InternalError", f"{type(exc).__name__}: {exc}", True, None, False)
 
 
 def failure_for_status(status: int, detail: str, retry_after: float | None) -> ScimFailure:

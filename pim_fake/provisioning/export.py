@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pim_fake.provisioning.escrow import ObjectKey, ScimFailure
+from pim_fake.provisioning.escrow import ObjectKey, ScimFailure, internal_failure
 from pim_fake.provisioning.logs import Change
 from pim_fake.provisioning.scim_client import ScimClient, TargetGroup, TargetUser
 from pim_fake.provisioning.source import Snapshot, SourceUser
@@ -70,6 +70,9 @@ class Exporter:
         except ScimFailure as f:
             self.touched.add(("user", uid))
             self.failed(("user", uid), change, f)
+            return 0
+        except Exception as exc:  # a bug of ours must not stop the cycle: log it, retry at the next one
+            self.failed(("user", uid), change, internal_failure(exc))
             return 0
         if not change.steps:
             return 0
@@ -132,6 +135,9 @@ class Exporter:
         except ScimFailure as f:
             self.touched.add(("group", gid))
             self.failed(("group", gid), change, f)
+            return 0
+        except Exception as exc:  # a bug of ours must not stop the cycle: log it, retry at the next one
+            self.failed(("group", gid), change, internal_failure(exc))
             return 0
         if not change.steps:
             return 0

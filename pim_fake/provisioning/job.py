@@ -35,6 +35,7 @@ from pim_fake.provisioning.escrow import (
     ObjectKey,
     ScimFailure,
     Verdict,
+    internal_failure,
     iso_at,
 )
 from pim_fake.provisioning.export import Exporter
@@ -120,6 +121,12 @@ class ProvisioningJob:
         self.last_execution: dict[str, Any] | None = None
         self.last_success: dict[str, Any] | None = None
         self._cycle_timer: Timer | None = None
+        self.successive_failures = 0
+        """Cycles in a row that ended with a failed object (``countSuccessiveCompleteFailures``)."""
+        self.internal_errors = 0
+        """Exceptions of jitbox's own code the job survived (each logged; see :meth:`_survive`)."""
+        self._cycle_failed: list[ScimFailure] = []
+        self._last_internal = ""
         self._run = threading.RLock()
         self._fp_lock = threading.Lock()
         self._last_snap: Snapshot | None = None
@@ -188,10 +195,10 @@ class ProvisioningJob:
                 if defer:
                     self.next_cycle = self.origin
                     self._cycle_timer = self.clock.call_at(
-                        self.origin, lambda: self._cycle(initial=True), name=f"initial-cycle-{self.id}"
+                        self.origin, lambda: self._guarded_cycle(initial=True), name=f"initial-cycle-{self.id}"
                     )
                 else:
-                    self._cycle(initial=True)
+                    self._guarded_cycle(initial=True)
             else:
                 self._schedule_next(self.clock.time())
 
@@ -217,7 +224,7 @@ class ProvisioningJob:
             self.code = "Active"
             self._event("Enable/restart provisioning configuration")
             self.origin = self.clock.time()
-            self._cycle(initial=True)
+            self._guarded_cycle(initial=True)
 
     def _forget_target(self) -> None:
         """Forget the target cache and what the last cycle read: the next cycle looks at every object again."""
@@ -258,7 +265,9 @@ class ProvisioningJob:
             self.fast_path.append(FastPathRecord(user_id, group_id, at, fast, latency if fast else 0.0))
             if fast:
                 self.clock.call_at(
-                    at + latency, lambda: self._fast(user_id, group_id), name=f"fast-path-{self.id}-{user_id}"
+                    at + latency,
+                    lambda: self._survive("fast path", lambda: self._fast(user_id, group_id)),
+                    name=f"fast-path-{self.id}-{user_id}",
                 )
 
     def _fast(self, user_id: str, group_id: str) -> None:
@@ -284,7 +293,9 @@ class ProvisioningJob:
             self._cycle_timer.cancel()
         start = after + delay if delay is not None else self._cycle_start_after(after)
         self.next_cycle = start
-        self._cycle_timer = self.clock.call_at(start, lambda: self._cycle_begin(start), name=f"cycle-{self.id}")
+        self._cycle_timer = self.clock.call_at(
+            start, lambda: self._guarded(lambda: self._cycle_begin(start)), name=f"cycle-{self.id}"
+        )
 
     def _cycle_begin(self, start: float) -> None:
         """At a cycle's start: read the directory (the watermark), export after ``cycle_processing``."""
@@ -295,11 +306,52 @@ class ProvisioningJob:
             if self.settings.cycle_processing > 0:
                 self._cycle_timer = self.clock.call_at(
                     start + self.settings.cycle_processing,
-                    lambda: self._cycle(snap=snap, started=start),
+                    lambda: self._guarded_cycle(snap=snap, started=start),
                     name=f"cycle-export-{self.id}",
                 )
             else:
                 self._cycle(snap=snap, started=start)
+
+    # --- surviving failures -------------------------------------------------------------------------------------
+    def _survive(self, what: str, action: Callable[[], None]) -> bool:
+        """Run ``action``; an exception of jitbox's own code is logged as a failed ``InternalError`` entry (and
+        counted in ``internal_errors``) instead of escaping into the clock's timer loop. Return True when it ran
+        through."""
+        try:
+            action()
+        except Exception as exc:
+            self.internal_errors += 1
+            failure = internal_failure(exc)
+            self._last_internal = failure.message
+            self.log.record(Change("Job", self.id, what, f"internal-{self._new_id()}"), "failure", failure)
+            return False
+        return True
+
+    def _guarded_cycle(self, initial: bool = False, snap: Snapshot | None = None, started: float | None = None) -> None:
+        """Run a cycle that cannot stop the job (see :meth:`_guarded`)."""
+        self._guarded(lambda: self._cycle(initial=initial, snap=snap, started=started))
+
+    def _guarded(self, action: Callable[[], None]) -> None:
+        """Run a cycle step; if jitbox's own code raised, log it, report the cycle failed and re-arm the next cycle
+        so the job never silently stops (the cycle timer always re-arms while the job runs)."""
+        with self._run:
+            if self._survive("provisioning cycle", action):
+                return
+            now = self.clock.time()
+            self.successive_failures += 1
+            self.last_execution = {
+                "activityIdentifier": f"internal-{self._new_id()}",
+                "countEntitled": 0,
+                "countExported": 0,
+                "timeBegan": iso_at(now),
+                "timeEnded": iso_at(now),
+                "state": "Failed",
+                "error": {"code": "InternalError", "message": self._last_internal},
+                "initial": False,
+            }
+            timer = self._cycle_timer
+            if self.running and (timer is None or timer.cancelled or timer.due <= now):
+                self._schedule_next(now)
 
     def _cycle(self, initial: bool = False, snap: Snapshot | None = None, started: float | None = None) -> None:
         """Run one cycle: export the in-scope or known objects not waiting in escrow, then schedule the next.
@@ -314,6 +366,7 @@ class ProvisioningJob:
             snap = snap or self.view.snapshot()
             cycle_id = self._new_id()
             failures_before = self.counts.failed
+            self._cycle_failed = []
             exported = 0
             waiting = self.failures.waiting(began)
             last = None if initial or not self.options.incremental_cycles else self._last_snap
@@ -331,18 +384,20 @@ class ProvisioningJob:
             self.exporter.touched.clear()
             self.cycles_run += 1
             failed = self.counts.failed - failures_before
+            seen = self._cycle_failed
+            self.successive_failures = self.successive_failures + 1 if seen else 0
             execution = {
                 "activityIdentifier": cycle_id,
                 "countEntitled": len(snap.users) + len(snap.groups),
                 "countExported": exported,
                 "timeBegan": iso_at(started),
                 "timeEnded": iso(self.clock.now()),
-                "state": "Succeeded" if failed == 0 else "Failed",
-                "error": None,
+                "state": "Succeeded" if not seen else "Failed",
+                "error": None if not seen else {"code": seen[-1].code, "message": seen[-1].message},
                 "initial": initial,
             }
             self.last_execution = execution
-            if failed == 0 and self.code != "Paused":
+            if not seen and self.code != "Paused":
                 self.last_success = execution
             self._after_cycle(failed)
 
@@ -398,6 +453,7 @@ class ProvisioningJob:
 
     def _failed(self, key: ObjectKey, change: Change, f: ScimFailure) -> None:
         self._pending.add(key)
+        self._cycle_failed.append(f)
         self.log.record(change, "failure", f)
         verdict = self.failures.failed(key, f)
         if verdict is Verdict.QUARANTINE:
@@ -409,6 +465,10 @@ class ProvisioningJob:
         """An escrow or Retry-After timer fired: export that one object again."""
         with self._run:
             self.failures.retry_due(key)
+            self._survive("retry", lambda: self._retry_now(key))
+
+    def _retry_now(self, key: ObjectKey) -> None:
+        with self._run:
             if not self.running:
                 return
             snap = self.view.snapshot()

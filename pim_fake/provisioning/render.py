@@ -26,7 +26,7 @@ def job_resource(job: ProvisioningJob) -> dict[str, Any]:
         },
         "status": {
             "code": job.code,
-            "countSuccessiveCompleteFailures": 0,
+            "countSuccessiveCompleteFailures": job.successive_failures,
             "escrowsPruned": False,
             "lastExecution": job.last_execution,
             "lastSuccessfulExecution": job.last_success,

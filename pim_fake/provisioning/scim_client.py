@@ -15,13 +15,19 @@ from typing import Any
 
 import httpx2
 
-from pim_fake.provisioning.escrow import CallCounts, failure_for_status, transport_failure
+from pim_fake.provisioning.escrow import (
+    CallCounts,
+    ScimFailure,
+    failure_for_status,
+    incompatible_response,
+    transport_failure,
+)
 from pim_fake.provisioning.logs import Change
 from pim_fake.provisioning.options import EngineOptions, ScimTarget
 from pim_fake.provisioning.source import SourceUser
 from sim.clock import Clock
 
-__all__ = ["ScimClient", "TargetGroup", "TargetUser", "retry_after_seconds"]
+__all__ = ["ScimClient", "TargetGroup", "TargetUser", "created_id", "retry_after_seconds"]
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_SCHEMAS = [
@@ -77,7 +83,7 @@ class ScimClient:
     def match_user(self, change: Change, upn: str) -> list[dict[str, Any]]:
         """Return the target's users whose ``userName`` is ``upn`` (the matching step)."""
         resp = self.call(change, "GET", "/Users", "matching", params={"filter": f'userName eq "{upn}"'})
-        return _resources(resp)
+        return _matched(change, resp)
 
     def create_user(self, change: Change, src: SourceUser) -> str:
         """POST the user and return its SCIM id."""
@@ -96,8 +102,7 @@ class ScimClient:
             },
             "roles": [],
         }
-        created = self.call(change, "POST", "/Users", "export", json_body=body)
-        return str(created.json()["id"])
+        return self._created(change, self.call(change, "POST", "/Users", "export", json_body=body), "POST /Users")
 
     def patch_user(self, change: Change, scim_id: str, updates: list[tuple[str, Any]], legacy: bool) -> None:
         """PATCH a user: legacy form = one ``Replace`` per attribute, ``active`` as ``"False"``/``"True"``;
@@ -123,14 +128,13 @@ class ScimClient:
             "matching",
             params={"excludedAttributes": "members", "filter": f'displayName eq "{name}"'},
         )
-        return _resources(resp)
+        return _matched(change, resp)
 
     def create_group(self, change: Change, gid: str, name: str) -> str:
         """POST the group without members and return its SCIM id."""
         schemas = [GROUP_SCHEMA] + ([ADSCIM_GROUP_SCHEMA] if self.options.adscim_group_schema else [])
         body = {"schemas": schemas, "externalId": gid, "displayName": name, "meta": {"resourceType": "Group"}}
-        created = self.call(change, "POST", "/Groups", "export", json_body=body)
-        return str(created.json()["id"])
+        return self._created(change, self.call(change, "POST", "/Groups", "export", json_body=body), "POST /Groups")
 
     def patch_members(
         self,
@@ -168,6 +172,16 @@ class ScimClient:
 
     def _patch_group(self, change: Change, scim_id: str, ops: list[dict[str, Any]]) -> None:
         self.call(change, "PATCH", f"/Groups/{scim_id}", "export", json_body={"schemas": [PATCH_OP], "Operations": ops})
+
+    @staticmethod
+    def _created(change: Change, resp: httpx2.Response, what: str) -> str:
+        """Return the created resource's id; an unusable answer marks the step failed and raises."""
+        try:
+            return created_id(resp, what)
+        except ScimFailure as f:
+            change.steps[-1]["status"] = "failure"
+            change.steps[-1]["details"]["error"] = f.message
+            raise
 
     # --- HTTP -------------------------------------------------------------------------------------------------
     def call(
@@ -207,23 +221,61 @@ class ScimClient:
             step["status"] = "failure"
             step["details"] = {"error": str(exc)}
             raise transport_failure(f"{method} {path}: {exc}") from None
+        except Exception as exc:  # an invalid URL, a broken client: the request never left — treat it as no answer
+            step["status"] = "failure"
+            step["details"] = {"error": f"{type(exc).__name__}: {exc}"}
+            raise transport_failure(f"{method} {path}: {type(exc).__name__}: {exc}") from None
         step["details"] = {"statusCode": str(resp.status_code)}
-        if resp.status_code < 400:
+        if 200 <= resp.status_code < 300:
             return resp
         step["status"] = "failure"
+        if resp.status_code < 400:  # 1xx/3xx: a SCIM service answers these with a 2xx or an error, never a redirect
+            raise incompatible_response(f"{method} {path} answered HTTP {resp.status_code}")
         raise failure_for_status(
             resp.status_code, resp.text[:300], retry_after_seconds(resp.headers.get("Retry-After"))
         )
 
 
-def _resources(resp: httpx2.Response) -> list[dict[str, Any]]:
-    """Return the ``Resources`` of a list response that have an ``id`` ([] when the body is not one)."""
+def _json_object(resp: httpx2.Response, what: str) -> dict[str, Any]:
+    """Return the JSON object a 2xx answer carries, or raise the escrowed
+    ``SystemForCrossDomainIdentityManagementServiceIncompatible`` failure [E-PLOGS] when it is not one."""
     try:
         data = resp.json()
-    except ValueError:
-        return []
-    found = data.get("Resources") if isinstance(data, dict) else None
-    return [r for r in found or [] if isinstance(r, dict) and "id" in r]
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise incompatible_response(f"{what}: the HTTP {resp.status_code} body is not JSON") from None
+    if not isinstance(data, dict):
+        raise incompatible_response(f"{what}: the HTTP {resp.status_code} body is not a JSON object")
+    return data
+
+
+def created_id(resp: httpx2.Response, what: str) -> str:
+    """Return the ``id`` of the resource a ``POST`` created; a body without a non-empty string ``id`` is an
+    incompatible answer (escrowed), never a crash of the cycle."""
+    data = _json_object(resp, what)
+    value = data.get("id")
+    if not isinstance(value, str) or not value.strip():
+        raise incompatible_response(f'{what}: the HTTP {resp.status_code} answer has no "id"')
+    return value
+
+
+def _matched(change: Change, resp: httpx2.Response) -> list[dict[str, Any]]:
+    """Return the matched resources; an unusable answer marks the matching step failed and raises."""
+    try:
+        return _resources(resp)
+    except ScimFailure as f:
+        change.steps[-1]["status"] = "failure"
+        change.steps[-1]["details"]["error"] = f.message
+        raise
+
+
+def _resources(resp: httpx2.Response) -> list[dict[str, Any]]:
+    """Return the ``Resources`` of a list response that have a string ``id``; a body that is not a SCIM list
+    response is an incompatible answer (the object cannot be matched, so it is escrowed, not created twice)."""
+    data = _json_object(resp, "list")
+    found = data.get("Resources", [])
+    if not isinstance(found, list):
+        raise incompatible_response('list: "Resources" is not an array')
+    return [r for r in found if isinstance(r, dict) and isinstance(r.get("id"), str) and r["id"]]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
