@@ -106,7 +106,9 @@ class UserRecord(Record):
     def set_attrs(self, attrs: JsonDict) -> None:
         """Replace the attributes (and refresh the indexed fields)."""
         self.user_name: str = str(attrs.get("userName", ""))
-        self.email: str | None = _primary_email(attrs)
+        email = _primary_email(attrs)
+        # most users' primary email is their userName: keep one string for both (memory per user)
+        self.email: str | None = self.user_name if email == self.user_name else email
         self.active: bool = bool(attrs.get("active", True))
         self._set_common(attrs)
 
@@ -121,9 +123,10 @@ class UserRecord(Record):
 
     def index_keys(self) -> list[tuple[str, str]]:
         """Return ``(attribute, index key)`` for each unique attribute this record holds."""
-        keys = [("userName", self.user_name.casefold())]
+        name_key = self.user_name.casefold()
+        keys = [("userName", name_key)]
         if self.email is not None:
-            keys.append(("emails", self.email.casefold()))
+            keys.append(("emails", name_key if self.email is self.user_name else self.email.casefold()))
         if self.external_id is not None:
             keys.append(("externalId", self.external_id))
         return keys

@@ -2,7 +2,8 @@
 
 Every request goes through :meth:`ScimEndpoint.dispatch`: bearer-token check (401 on a missing, wrong or expired
 token or a wrong tenant [DG-req][DG-spc]), rate limit and injected faults (429 ThrottlingException / 500), the
-handler, and an entry in the CloudTrail-like request log. Errors use AWS's body (``scim_server/errors.py``);
+handler (run with the JSON encoding of its answer in a worker thread, so the event loop keeps serving other
+connections; the store's lock keeps each operation atomic), and an entry in the CloudTrail-like request log. Errors use AWS's body (``scim_server/errors.py``);
 unexpected exceptions also answer in that shape, so no client input yields FastAPI's default error body.
 
 Operations ([DG-apis]) are the rows of :data:`ROUTES` — method, path, CloudTrail event name, handler. Each handler
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route as StarletteRoute
 
 from fakekit.body import BodyError, read_json_body
@@ -296,9 +298,8 @@ class ScimEndpoint:
             call = Call(
                 request.method, str(request.url), request.url.path, params, request.query_params, data, ctx.options
             )
-            reply = handler(self.service, call)
+            reply, response = await run_in_threadpool(self._answer, handler, call, rid)
             status = reply.status
-            response = _json(reply.status, reply.body, {"x-amzn-RequestId": rid, **reply.headers})
         except ScimError as exc:
             status, reason, detail = exc.status, exc.reason, exc.detail
             response = _json(
@@ -314,6 +315,12 @@ class ScimEndpoint:
             response = _json(500, error_body(500, DETAIL_INTERNAL, rid, ctx.clock.now()), {"x-amzn-RequestId": rid})
         ctx.requests.add(_log_entry(ctx, rid, event, request, tenant, status, data, reason, detail))
         return response
+
+    def _answer(self, handler: Handler, call: Call, rid: str) -> tuple[Reply, Response]:
+        """Run the handler and encode its answer: in a worker thread, so the event loop keeps reading and writing
+        other connections meanwhile (the store's lock keeps each operation atomic)."""
+        reply = handler(self.service, call)
+        return reply, _json(reply.status, reply.body, {"x-amzn-RequestId": rid, **reply.headers})
 
     async def _admit(self, request: Request, tenant: str, resource: str) -> None:
         """Return None when the request may reach its handler; else raise 401, 429 or an injected fault."""

@@ -134,3 +134,21 @@ def test_scaled_clock_is_started_so_timers_fire() -> None:
         clock.call_later(3600, fired.set)
         assert fired.wait(timeout=5)
         assert sb.config()["clock"] == "scaled:36000"
+
+
+def test_concurrent_creates_of_one_user_name_make_exactly_one_user() -> None:
+    with start_sandbox(
+        ManualClock(), plugins=[], extensions=[], scim_options=ScimOptions(rate_limit_rps=0), seed=3
+    ) as sb:
+        headers = {"Authorization": f"Bearer {sb.scim_token}"}
+        limits = httpx2.Limits(max_connections=20, max_keepalive_connections=20)
+        with httpx2.Client(base_url=sb.scim_url, headers=headers, timeout=30, limits=limits) as shared:
+
+            def create(_: int) -> int:
+                return int(shared.post("Users", json=entra_user("same@example.com")).status_code)
+
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                statuses = sorted(pool.map(create, range(20)))
+            listed = shared.get("Users", params={"filter": 'userName eq "same@example.com"'}).json()
+        assert statuses == [201] + [409] * 19
+        assert listed["totalResults"] == 1
