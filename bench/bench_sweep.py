@@ -3,7 +3,8 @@
 Grid (10 × 10 × 5 × 2 × 5 × 2 = 10,000 cells): activation maximum 30 min – 24 h [AWS-BLOG][E-SET], portal session
 15 min – 7 days [UG-uis], permission set 1 – 12 h [UG23-howto], entitlement modes ``signin_snapshot`` /
 ``launch_check``, five countermeasure sets, arrivals ``steady`` (Poisson 6/h) and ``poisson:60``. The sweep uses
-``engine = "auto"`` (numpy path; the event engine for cells whose sliding fast-path window binds).
+``engine = "auto"`` (the numpy path for every cell, throttled ones included). Target from the issue: ≤ 10 s with no
+cell needing the event engine.
 
 The peer is the same sweep with the event engine alone. Running it in full would take many minutes, so it is
 estimated: a sample of cells spread over the grid is run with ``engine = "engine"`` in this process, timed, and
@@ -23,7 +24,7 @@ from sim.sweep import run_sweep
 from sim.sweep_cell import run_cell
 from sim.sweep_spec import SweepSpec, make_spec
 
-TARGET_SECONDS = 60.0
+TARGET_SECONDS = 10.0
 
 
 def bench_spec(activations: int = 10_000, cells: int = 10_000) -> SweepSpec:
@@ -71,8 +72,8 @@ def main(activations: int = 10_000, cells: int = 10_000, sample: int = 12) -> No
     rate = spec.n_cells * spec.activations / result.elapsed
     verdict = "meets" if result.elapsed < TARGET_SECONDS else "MISSES"
     print(
-        f"auto (numpy + engine where needed): {result.elapsed:.1f} s, {rate:,.0f} activations/s; "
-        f"{engine_cells} of {spec.n_cells} cells needed the event engine; {verdict} the {TARGET_SECONDS:.0f} s target"
+        f"auto (numpy path): {result.elapsed:.1f} s, {rate:,.0f} activations/s; "
+        f"{engine_cells} of {spec.n_cells} cells needed the event engine; {verdict} the ≤ {TARGET_SECONDS:.0f} s target"
     )
     print(f"every cell within the closed-form bound: {all(r['within_bound'] for r in rows)}")
 
