@@ -11,6 +11,8 @@
 - ``GET  /_sandbox/`` → every ``/_sandbox`` route of the app with its methods and summary (JSON; an HTML page with
   links when a browser asks for ``text/html``).
 - ``GET  /_sandbox/health`` → ``{"status": "ok", "service", "now", "clock"}``.
+- ``GET  /_sandbox/openapi/sandbox.json`` → the app's ``/_sandbox`` routes as an OpenAPI document
+  (:func:`fakekit.openapi.spec_for`).
 - ``GET  /_sandbox/config`` → the sandbox's config dict (what ``jitbox serve --config-out`` writes) when the
   composition root provides one (:meth:`SandboxControl.provide_config`), else 404.
 
@@ -30,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fakekit.body import BodyError, read_json_body
 from fakekit.errors import bad_request, body_error, sandbox_error
+from fakekit.openapi import spec_for
 from fakekit.timefmt import iso_z
 from sim.clock import Clock, ClockError, ScaledClock
 from sim.durations import DurationError, parse_duration
@@ -61,6 +64,12 @@ class SandboxControl:
         self.router.add_api_route("/", self.index, methods=["GET"], summary="this list of sandbox routes")
         self.router.add_api_route("/health", self.health, methods=["GET"], summary="liveness, time and clock mode")
         self.router.add_api_route("/config", self.get_config, methods=["GET"], summary="the sandbox's config dict")
+        self.router.add_api_route(
+            "/openapi/sandbox.json",
+            self.sandbox_spec,
+            methods=["GET"],
+            summary="OpenAPI document of the /_sandbox routes",
+        )
 
     def on_reset(self, hook: Callable[[], None]) -> None:
         """Register ``hook`` to run on ``POST /_sandbox/reset``."""
@@ -190,6 +199,10 @@ class SandboxControl:
         if "text/html" in request.headers.get("accept", ""):
             return HTMLResponse(_index_html(body, str(request.base_url).rstrip("/")))
         return body
+
+    def sandbox_spec(self, request: Request) -> dict[str, Any]:
+        """``GET /_sandbox/openapi/sandbox.json``: the app's ``/_sandbox`` routes as an OpenAPI document."""
+        return spec_for(request.app.openapi(), lambda path: path.startswith("/_sandbox"), f"{self.service}: sandbox")
 
     def state(self) -> dict[str, Any]:
         """``GET /_sandbox/state``: every registered provider's dump."""

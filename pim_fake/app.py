@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fakekit.control import SandboxControl
 from fakekit.guard import INTERNAL_MESSAGE, CatchAll
+from fakekit.openapi import spec_for
 from pim_fake.directory import iso
 from pim_fake.errors import GraphError, bad_request
 from pim_fake.myroles import install_myroles
@@ -79,6 +80,17 @@ def create_app(
     control.provide_state("entra", tenant.snapshot)
     _install_errors(app, clock)
     app.include_router(control.router)
+
+    def graph_spec() -> dict[str, Any]:
+        return spec_for(app.openapi(), lambda path: not path.startswith("/_sandbox"), "jitbox fake Microsoft Graph")
+
+    app.add_api_route(
+        "/_sandbox/openapi/graph.json",
+        graph_spec,
+        methods=["GET"],
+        tags=["sandbox"],
+        summary="OpenAPI of the Graph routes",
+    )
     for router in ROUTERS:
         app.include_router(router)
     install_myroles(app, lambda: app.state.graph_tokens)

@@ -33,9 +33,10 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from fakekit.control import SandboxControl
+from fakekit.errors import sandbox_error
 from fakekit.guard import INTERNAL_MESSAGE, CatchAll, sandbox_internal
 from fakekit.ids import seeded_uuid
-from scim_server import sandbox_routes, scim
+from scim_server import openapi_specs, sandbox_routes, scim
 from scim_server.aws import install
 from scim_server.errors import DETAIL_INTERNAL, error_body
 from scim_server.journal import Journal
@@ -178,7 +179,30 @@ def create_app(
     app.include_router(control.router)
     for plugin in default_plugins() if plugins is None else plugins:
         plugin(app, ctx)
+    _publish_specs(app, ctx)
     return app
+
+
+def _publish_specs(app: FastAPI, ctx: IdcContext) -> None:
+    """Serve the hand-written OpenAPI documents of the SCIM and AWS routes (:mod:`scim_server.openapi_specs`)."""
+
+    def scim_json() -> dict[str, Any]:
+        return openapi_specs.scim_spec(ctx.scim_path())
+
+    def aws_json() -> Any:
+        services = getattr(app.state, "aws", None)
+        if services is None:
+            return sandbox_error(404, None, "the AWS access plane is not installed in this app")
+        targets = [f"{prefix}.{op}" for prefix, ops in services.targets.items() for op in ops]
+        return openapi_specs.aws_spec(targets)
+
+    summary = "OpenAPI document of the {} routes (for fuzzers and clients)"
+    app.add_api_route(
+        "/_sandbox/openapi/scim.json", scim_json, methods=["GET"], tags=["sandbox"], summary=summary.format("SCIM")
+    )
+    app.add_api_route(
+        "/_sandbox/openapi/aws.json", aws_json, methods=["GET"], tags=["sandbox"], summary=summary.format("AWS")
+    )
 
 
 def _install_scim(app: FastAPI, ctx: IdcContext) -> None:
