@@ -39,8 +39,11 @@ unit: $(STAMP)
 
 test: lint typecheck imports unit
 
+# every slow test; tests/test_fuzz_apis.py appends one JSON line per API (requests, status_5xx) to .fuzz-report.jsonl
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -m slow
+	rm -f .fuzz-report.jsonl
+	JITBOX_FUZZ_REPORT=.fuzz-report.jsonl HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -n 2 -m slow; \
+	status=$$?; echo "API fuzz counts:"; cat .fuzz-report.jsonl 2>/dev/null; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -9,6 +9,7 @@ error handling.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fakekit.errors import sandbox_error
 
-__all__ = ["INTERNAL_MESSAGE", "CatchAll", "sandbox_internal"]
+__all__ = [
+    "ADMIN_HEADER",
+    "INTERNAL_MESSAGE",
+    "OPEN_PATHS",
+    "CatchAll",
+    "SandboxGuard",
+    "is_loopback",
+    "sandbox_internal",
+]
 
 INTERNAL_MESSAGE = "The sandbox hit an internal error; the details are in the server's log."
 """The only text a client sees of an unhandled exception."""
@@ -69,3 +78,38 @@ def _render_safely(render: Render, path: str) -> Any:
     except Exception:
         _log.exception("the 500 renderer failed for %s", path)
         return sandbox_internal(path)
+
+
+ADMIN_HEADER = "x-jitbox-sandbox-token"
+"""The header that carries the sandbox admin token when the control plane is guarded."""
+
+OPEN_PATHS = frozenset({"/_sandbox/health"})
+"""``/_sandbox`` paths that stay open even when guarded (liveness checks)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Return whether ``host`` (as given to ``--host``) only listens on this machine."""
+    name = host.strip("[]").lower()
+    return name in ("localhost", "::1") or name.startswith("127.")
+
+
+class SandboxGuard:
+    """ASGI middleware: ``/_sandbox`` routes (but :data:`OPEN_PATHS`) need ``X-Jitbox-Sandbox-Token: <token>``.
+
+    ``jitbox serve`` adds it when it binds to an address other than loopback: the control plane mints tokens,
+    resets state and retargets provisioning, so on a shared network it is an admin API.
+    """
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] == "http" and path.startswith("/_sandbox") and path not in OPEN_PATHS:
+            given = dict(scope.get("headers") or []).get(ADMIN_HEADER.encode(), b"").decode("latin-1")
+            if not hmac.compare_digest(given, self.token):
+                message = f"this sandbox listens beyond loopback: send the sandbox admin token in {ADMIN_HEADER}"
+                await sandbox_error(401, ADMIN_HEADER, message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -166,6 +166,11 @@ def _print_config(cfg: dict[str, Any]) -> None:
         for u in users:
             role = " (admin)" if u.get("admin") else ""
             typer.echo(f"  {u.get('name', ''):<20} {u.get('userPrincipalName', '')}  {u.get('displayName', '')}{role}")
+    if cfg.get("sandbox_admin_token"):
+        typer.echo(
+            "listening beyond loopback: every /_sandbox route (but /_sandbox/health) needs the header "
+            f"{cfg.get('sandbox_admin_header')}: {cfg['sandbox_admin_token']}"
+        )
     base = str(cfg["scim_sandbox_url"]).removesuffix("/_sandbox/")
     typer.echo(f'environment for boto3 / the AWS CLI: eval "$(jitbox env --url {base})"')
 

@@ -31,6 +31,7 @@ The Identity Center's own additions (AWS endpoints) come through ``scim_server.a
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from fakekit.guard import ADMIN_HEADER, SandboxGuard, is_loopback
 from fakekit.serving import ServedApp, ServeError, serve_in_thread
 from fakekit.timefmt import iso_z
 from jitbox.world import World, WorldError, load_world
@@ -86,6 +88,8 @@ class RunningSandbox:
     _pause_hooks: list[Callable[[], None]] = field(default_factory=list)
     _reset_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopped: bool = False
+    admin_token: str | None = None
+    """The sandbox admin token the ``/_sandbox`` routes require (None on loopback, where they stay open)."""
 
     @property
     def scim_base(self) -> str:
@@ -109,7 +113,8 @@ class RunningSandbox:
         """Serve another ASGI app in its own uvicorn thread; return it (its ``base_url`` is ready to use)."""
         if name in self.servers:
             raise ServeError(f"an app named {name!r} is already served")
-        served = serve_in_thread(name, app, host or self.host, port)
+        guarded = SandboxGuard(app, self.admin_token) if self.admin_token else app
+        served = serve_in_thread(name, guarded, host or self.host, port)
         self.servers[name] = served
         return served
 
@@ -147,6 +152,9 @@ class RunningSandbox:
         data: dict[str, Any] = {"clock": self.clock.mode, "now": iso_z(self.clock.now())}
         data.update(self.idc.config(self.scim_base))
         data["scim_health_url"] = self.scim_base + "/_sandbox/health"
+        if self.admin_token:
+            data["sandbox_admin_token"] = self.admin_token
+            data["sandbox_admin_header"] = ADMIN_HEADER
         if self.world is not None:
             data["world"] = self.world.name
             data["world_file"] = self.world.source
@@ -307,8 +315,9 @@ def start_sandbox(
         sandbox = RunningSandbox(
             clock=clock, host=host, idc=app.state.idc, options=opts, journal=journal,
             world=world if isinstance(world, World) else None,
+            admin_token=None if is_loopback(host) else secrets.token_urlsafe(24),
         )  # fmt: skip
-        sandbox.servers["idc"] = serve_in_thread("idc", app, host, scim_port)
+        sandbox.serve_app("idc", app, port=scim_port)
         if "aws" in sandbox.idc.extras:  # the access plane serves the portal page
             sandbox.add_config(lambda: {"portal_url": sandbox.scim_base + "/start/"})
         sandbox.idc.control.provide_config(sandbox.config)

@@ -273,3 +273,39 @@ def test_duration_parser_refuses_unicode_digits_and_surrounding_space(text: str)
     with pytest.raises(DurationError):
         parse_duration(text)
     assert parse_duration("PT1H") == 3600 and parse_duration("1h 30m") == 5400
+
+
+# --- the guarded control plane -------------------------------------------------------------------------------------
+def test_sandbox_routes_need_the_admin_token_beyond_loopback_and_stay_open_on_loopback() -> None:
+    import httpx2
+
+    from fakekit.guard import ADMIN_HEADER, is_loopback
+    from jitbox.serve import start_sandbox
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("[::1]")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    with start_sandbox(ManualClock(), host="0.0.0.0", extensions=[]) as sandbox:
+        token = sandbox.config()["sandbox_admin_token"]
+        base = f"http://127.0.0.1:{sandbox.servers['idc'].port}"
+        refused = httpx2.post(f"{base}/_sandbox/tokens")
+        assert refused.status_code == 401 and refused.json()["error"]["field"] == ADMIN_HEADER
+        assert httpx2.post(f"{base}/_sandbox/reset", headers={ADMIN_HEADER: "wrong"}).status_code == 401
+        assert httpx2.get(f"{base}/_sandbox/health").status_code == 200
+        assert httpx2.get(f"{base}/_sandbox/clock", headers={ADMIN_HEADER: token}).status_code == 200
+        scim = httpx2.get(sandbox.scim_url + "Users", headers={"Authorization": f"Bearer {sandbox.scim_token}"})
+        assert scim.status_code == 200  # the protocol routes keep their own auth
+    with start_sandbox(ManualClock(), host="127.0.0.1", extensions=[]) as sandbox:
+        assert "sandbox_admin_token" not in sandbox.config()
+        assert httpx2.get(f"{sandbox.scim_base}/_sandbox/clock").status_code == 200
+
+
+def test_the_state_file_is_created_owner_only(tmp_path: Any) -> None:
+    import stat
+
+    from scim_server.persist import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "state.db")
+    journal.put("meta", "k", '"v"')
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    journal.close()
