@@ -309,3 +309,11 @@ def test_the_state_file_is_created_owner_only(tmp_path: Any) -> None:
     for path in tmp_path.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     journal.close()
+
+
+def test_provisioning_retargets_only_to_loopback_unless_allowed(graph: Graph) -> None:
+    url = "/_sandbox/provisioning/target"
+    r = graph.c.post(url, json={"scim_url": "http://198.51.100.7/scim/v2/", "scim_token": "t"})
+    assert r.status_code == 400 and "allow_remote" in r.json()["error"]["message"], r.text
+    r = graph.c.post(url, json={"scim_url": "http://198.51.100.7/scim/v2/", "scim_token": "t", "allow_remote": "yes"})
+    assert r.status_code == 400, r.text

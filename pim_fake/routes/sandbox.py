@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any
 
 from fastapi import APIRouter, Request
 
+from fakekit.guard import is_loopback
 from fakekit.timefmt import with_iso_times
 from pim_fake.errors import bad_request
 from pim_fake.provisioning import ScimTarget
@@ -55,7 +57,8 @@ def provisioning(tenant: TenantDep) -> Any:
 
 @router.post("/provisioning/target")
 def retarget(body: JsonBody, tenant: TenantDep) -> Any:
-    """Point a provisioning job at any SCIM server: ``{"scim_url", "scim_token", "service_principal_id"?}``."""
+    """Point a provisioning job at a SCIM server: ``{"scim_url", "scim_token", "service_principal_id"?,
+    "allow_remote"?}``; a host other than loopback needs ``"allow_remote": true`` (user records leave the machine)."""
     if not isinstance(body, dict):
         raise bad_request('Give {"scim_url": "https://.../scim/v2/", "scim_token": "..."}.')
     url, token = body.get("scim_url"), body.get("scim_token")
@@ -63,5 +66,14 @@ def retarget(body: JsonBody, tenant: TenantDep) -> Any:
         raise bad_request(f"scim_url {url!r} must be an http(s) URL such as http://127.0.0.1:8080/scim/v2/")
     if not isinstance(token, str):
         raise bad_request("scim_token must be a string (the SCIM bearer token).")
+    allow_remote = body.get("allow_remote", False)
+    if not isinstance(allow_remote, bool):
+        raise bad_request("allow_remote must be true or false.")
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if not allow_remote and not is_loopback(host):
+        raise bad_request(
+            f"scim_url host {host!r} is not loopback: the job would send user records there; "
+            'add "allow_remote": true to send them beyond this machine.'
+        )
     sp_id = body.get("service_principal_id")
     return tenant.retarget(sp_id if isinstance(sp_id, str) else None, ScimTarget(url, token))
