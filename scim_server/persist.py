@@ -25,8 +25,9 @@ class SqliteJournal:
         self._lock = threading.Lock()
         # The file holds tokens and credentials: owner-only (0600) from its first byte; SQLite gives its -wal and
         # -shm files the database file's mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        os.chmod(self.path, 0o600)
+        if str(path) != ":memory:":
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(self.path, 0o600)
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
