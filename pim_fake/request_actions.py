@@ -6,10 +6,20 @@
   [ARM-ERR]. Without approval it is ``Provisioned`` at once [G-ASR-POST] and PIM adds the membership "within
   seconds" [E-ACT] (modelled as immediately); with approval it is ``PendingApproval`` until the first approver
   decides [E-APPRV].
-- ``selfDeactivate`` is refused within ``MIN_ACTIVE_BEFORE_DEACTIVATE`` (5 min, ``ActiveDurationTooShort``,
-  third-party, switch ``enforce_min_active``); its request is ``Revoked`` (third-party observation).
+- ``selfDeactivate`` is refused within ``MIN_ACTIVE_BEFORE_DEACTIVATE`` (5 min) of activation: an assignment
+  "can't be removed within five minutes of it being assigned" [E-ASSIGN]; the error ``ActiveDurationTooShort`` and
+  its text are third-party; switch ``enforce_min_active``. Its request is ``Revoked`` (third-party observation).
+- A second ``selfActivate`` while one waits for approval is refused with ``PendingRoleAssignmentRequest`` (legacy
+  Graph PIM; UNCONFIRMED for groups; switch ``refuse_pending_duplicate``).
 - ``adminAssign``/``adminRenew`` create a schedule, ``adminUpdate``/``adminExtend`` change its end,
-  ``adminRemove`` ends it, each after the admin rules of the policy [G-ASR][G-PASR].
+  ``adminRemove`` ends it, each after the admin rules of the policy [G-ASR][G-PASR]. An admin assignment or
+  eligibility "can't be assigned for a duration of less than five minutes" and "can't be removed within five
+  minutes of it being assigned" [E-ASSIGN] (``MIN_ACTIVE_BEFORE_DEACTIVATE``; error codes UNCONFIRMED:
+  ``InvalidRoleAssignmentRequest`` for the duration, ``ActiveDurationTooShort`` for the removal). Whether the
+  duration floor binds ``selfActivate`` is not stated [E-ASSIGN]; it is not applied there.
+
+[E-ASSIGN] = Microsoft Learn, PIM for Groups "Assign eligibility for a group" (groups-assign-member-owner), in the
+reference's "Additions from the 2026-11-29 audit".
 """
 
 from __future__ import annotations
@@ -109,6 +119,11 @@ class RequestActions:
             )
         if self.schedules.active(ASSIGNMENT, req["principalId"], req["groupId"], req["accessId"], None):
             raise bad_request("The Role assignment already exists.", code="RoleAssignmentExists")
+        if self.ctx.settings.refuse_pending_duplicate and self._pending(req):
+            raise bad_request(
+                "There already exists a pending role assignment request for this principal, group and access.",
+                code="PendingRoleAssignmentRequest",
+            )
         if inp.validation_only:
             return
         details = {"Justification": req.get("justification") or "", "RequestId": req["id"]}
@@ -125,6 +140,14 @@ class RequestActions:
         self.ctx.record("Add member to role requested (PIM activation)", req, caller, "Add", details)
         self._grant(req, inp.start, inp.end, "activated", activated_using)
         self.ctx.record("Add member to role completed (PIM activation)", req, caller, "Add", details)
+
+    def _pending(self, req: dict[str, Any]) -> bool:
+        """Return True when an activation of the same principal, group and access id waits for approval."""
+        key = (req["principalId"], req["groupId"], req["accessId"])
+        return any(
+            (r["principalId"], r["groupId"], r["accessId"]) == key and r["status"] == RequestStatus.PENDING_APPROVAL
+            for r in self.approvals.requests.values()
+        )
 
     def complete_approved(self, req: dict[str, Any]) -> None:
         """Activate an approved request now (or at its later start); ``Canceled`` if its window has passed."""
@@ -153,10 +176,8 @@ class RequestActions:
             raise bad_request("The Role assignment does not exist.", code="RoleAssignmentDoesNotExist")
         schedule = active[0]
         held = self.ctx.now() - schedule.start
-        if self.ctx.settings.enforce_min_active and 0 <= held < MIN_ACTIVE_BEFORE_DEACTIVATE:
-            raise bad_request(
-                "The Active duration is too short. Miniumum Required is 5 minutes.", code="ActiveDurationTooShort"
-            )
+        if self.ctx.settings.enforce_min_active:
+            _check_held_long_enough(held)
         if inp.validation_only:
             return
         self.ctx.record("Remove member from role requested (PIM deactivate)", req, caller, "Remove")
@@ -170,6 +191,7 @@ class RequestActions:
         failed = self._check_rules(policy, "Admin", level, req, caller, inp.start, inp.end)
         if failed:
             raise policy_failed(failed)
+        _check_span(inp.start, inp.end)
         if self.schedules.existing(kind, req):
             raise bad_request("The Role assignment already exists.", code="RoleAssignmentExists")
         if inp.validation_only:
@@ -190,6 +212,7 @@ class RequestActions:
         failed = self._check_rules(policy, "Admin", level, req, caller, schedule.start, inp.end)
         if failed:
             raise policy_failed(failed)
+        _check_span(schedule.start, inp.end)
         if inp.validation_only:
             return
         self.ctx.record(f"Update {who(kind)} in PIM requested (extend)", req, caller, "Update")
@@ -204,6 +227,7 @@ class RequestActions:
         existing = self.schedules.existing(kind, req)
         if not existing:
             raise bad_request("The Role assignment does not exist.", code="RoleAssignmentDoesNotExist")
+        _check_held_long_enough(self.ctx.now() - max(s.created for s in existing))
         if inp.validation_only:
             return
         bound = "permanent" if existing[0].end is None else "timebound"
@@ -212,3 +236,21 @@ class RequestActions:
             self.schedules.end(schedule)
         finish(req, RequestStatus.REVOKED, iso_at(self.ctx.now()), existing[0].id)
         self.ctx.record(f"Remove {who(kind)} from role in PIM completed ({bound})", req, caller, "Remove")
+
+
+def _check_span(start: float, end: float | None) -> None:
+    """Refuse an admin assignment or eligibility shorter than five minutes [E-ASSIGN] (error code UNCONFIRMED)."""
+    if end is not None and end - start < MIN_ACTIVE_BEFORE_DEACTIVATE - 1e-6:
+        raise bad_request(
+            "The role assignment request is invalid: an assignment can't be made for a duration of less than "
+            "five minutes.",
+            code="InvalidRoleAssignmentRequest",
+        )
+
+
+def _check_held_long_enough(held: float) -> None:
+    """Refuse removing an assignment within five minutes of it being assigned [E-ASSIGN] (error text third-party)."""
+    if 0 <= held < MIN_ACTIVE_BEFORE_DEACTIVATE:
+        raise bad_request(
+            "The Active duration is too short. Miniumum Required is 5 minutes.", code="ActiveDurationTooShort"
+        )

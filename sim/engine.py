@@ -17,7 +17,7 @@ costs three events at most.
 Per activation (all times in seconds from t = 0; ``NaN`` where a step never happens):
 
 - ``intended_end`` = start + requested duration (≤ ``activation_max`` [AWS-BLOG]), earlier when the user
-  self-deactivates (refused within 5 min when ``enforce_min_active``, UNCONFIRMED third-party rule);
+  self-deactivates (refused within 5 min when ``enforce_min_active`` [E-ASSIGN]);
 - Entra add/remove "within seconds" [E-ACT] (uniform in ``[0, membership_latency_max]``);
 - ``fast_path`` from :class:`sim.rules.FastPathThrottle`, counted at activation, fast latency uniform 2–10 min
   [E-AWS];

@@ -11,8 +11,8 @@ Documented numbers used here (tags in ``../shared/reference/``):
 
 - the requested duration is capped at the policy's ``activation_max`` (30 min – 24 h, default 8 h) [AWS-BLOG][E-SET];
 - approvers have 24 hours, after which the request expires [E-APPRV] (:data:`sim.settings.APPROVAL_TIMEOUT`);
-- self-deactivation is refused within 5 minutes of activation (third-party ``ActiveDurationTooShort``,
-  UNCONFIRMED; switch ``Settings.enforce_min_active``).
+- self-deactivation is refused within 5 minutes of activation ([E-ASSIGN] "can't be removed within five minutes
+  of it being assigned"; error ``ActiveDurationTooShort`` third-party; switch ``Settings.enforce_min_active``).
 
 Which user behaviour is modelled is the ``behaviour`` field: ``typical`` users sign in ``signin_delay`` after
 access reaches Identity Center and launch ``launch_delay`` later (relaunching when the role session ends while their

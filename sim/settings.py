@@ -8,7 +8,8 @@ Behaviour the references mark UNCONFIRMED is a named switch, never a silent gues
 |---|---|---|---|
 | activation_max | 8 h | 30 min – 24 h | [G-POLA-LIST] default PT8H; [AWS-BLOG] 30 min – 24 h; [E-SET] |
 | approval_timeout | 24 h (fixed) | — | [E-APPRV] "isn't configurable" |
-| min_active_before_deactivate | 5 min | switch `enforce_min_active` | third-party ``ActiveDurationTooShort`` (UNCONFIRMED) |
+| min_active_before_deactivate | 5 min | switch `enforce_min_active` | [E-ASSIGN] "can't be removed within five minutes of it being assigned"; error ``ActiveDurationTooShort`` third-party |
+| refuse_pending_duplicate | on | switch | legacy Graph PIM ``PendingRoleAssignmentRequest``; UNCONFIRMED for PIM for Groups |
 | membership_latency_max | 10 s | 0 – 5 min | [E-ACT] "within seconds" (exact number UNCONFIRMED) |
 | fast_path_limit / window | 5 per 10 s per app | — | [E-AWS][E-PIMG] |
 | fast_path_window_mode | sliding | fixed, sliding | [E-AWS] window semantics UNCONFIRMED |
@@ -91,8 +92,9 @@ ENTITLEMENT_CACHE = 1 * HOUR
 """Identity Center sign-in sessions are cached for one hour [UG23-auth] (used by ``cached_1h``)."""
 
 MIN_ACTIVE_BEFORE_DEACTIVATE = 5 * MINUTE
-"""Self-deactivation is refused within 5 minutes of activation (``ActiveDurationTooShort``; third-party,
-UNCONFIRMED; switch ``enforce_min_active``)."""
+"""PIM for Groups assignments can't be made for less than five minutes nor removed within five minutes of being
+assigned [E-ASSIGN] (Microsoft Learn groups-assign-member-owner); self-deactivation within 5 minutes of activation
+is refused with ``ActiveDurationTooShort`` (the error code is third-party; switch ``enforce_min_active``)."""
 
 RANGES: dict[str, tuple[float, float, str]] = {
     "activation_max": (30 * MINUTE, 24 * HOUR, "[AWS-BLOG][E-SET] PIM activation maximum duration"),
@@ -159,6 +161,7 @@ class Settings(BaseModel):
     require_mfa: bool = False
     approval_required: bool = False
     enforce_min_active: bool = True
+    refuse_pending_duplicate: bool = True
 
     # Entra provisioning service
     membership_latency_max: Seconds = 10.0

@@ -132,7 +132,7 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
     decision, outcome, start = _approval(s, smp, request)
     active = ~np.isnan(start)
 
-    # intended end and self-deactivation (5-min floor, UNCONFIRMED; switch enforce_min_active)
+    # intended end and self-deactivation (5-min floor [E-ASSIGN]; switch enforce_min_active)
     after = smp.deactivate_after
     wants = active & (after < requested)
     refused = wants & (after < MIN_ACTIVE_BEFORE_DEACTIVATE) if s.enforce_min_active else np.zeros(smp.n, dtype=bool)
