@@ -184,7 +184,7 @@ class Approvals:
         if approval.justification_required and not justification.strip():
             raise bad_request("The approver's justification is required for this approval stage.")
         approval.review_result = ReviewResult.APPROVED if result == "Approve" else ReviewResult.DENIED
-        approval.reviewed_by = {"id": caller.id, "displayName": caller.name}
+        approval.reviewed_by = {"id": caller.id, "displayName": caller.shown_name, "userPrincipalName": caller.upn}
         approval.reviewed_at = self.ctx.now()
         approval.justification = justification
         approval.close()

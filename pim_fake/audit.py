@@ -46,9 +46,17 @@ class AuditLog:
         if initiated_by is None:
             who: dict[str, Any] = {"app": {**PIM_SYSTEM["app"], "displayName": system}}
         elif initiated_by.is_user:
-            who = {"user": {"id": initiated_by.id, "displayName": initiated_by.name, "userPrincipalName": None}}
+            who = {
+                "user": {
+                    "id": initiated_by.id,
+                    "displayName": initiated_by.shown_name,
+                    "userPrincipalName": initiated_by.upn,
+                }
+            }
         else:
-            who = {"app": {"appId": None, "displayName": initiated_by.name, "servicePrincipalId": initiated_by.id}}
+            who = {
+                "app": {"appId": None, "displayName": initiated_by.shown_name, "servicePrincipalId": initiated_by.id}
+            }
         entry = {
             "id": f"PIM_{self._new_id()}" if service == "PIM" else self._new_id(),
             "category": category,

@@ -73,7 +73,8 @@ class User:
 
 @dataclass
 class Group:
-    """A security group; ``members``/``owners`` hold directory object ids in insertion order."""
+    """A security group or a Microsoft 365 group (``groupTypes`` ``["Unified"]``); ``members``/``owners`` hold
+    directory object ids in insertion order."""
 
     id: str
     displayName: str
@@ -82,6 +83,7 @@ class Group:
     securityEnabled: bool = True
     mailEnabled: bool = False
     createdDateTime: str | None = None
+    groupTypes: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
 
@@ -95,7 +97,7 @@ class Group:
             "mailNickname": self.mailNickname,
             "securityEnabled": self.securityEnabled,
             "mailEnabled": self.mailEnabled,
-            "groupTypes": [],
+            "groupTypes": list(self.groupTypes),
             "createdDateTime": self.createdDateTime,
         }
 
@@ -151,7 +153,11 @@ class ServicePrincipal:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who a bearer token identifies: a user (delegated) or an application; ``mfa``/``acrs`` are token claims."""
+    """Who a bearer token identifies: a user (delegated) or an application; ``mfa``/``acrs`` are token claims.
+
+    ``name`` is the sandbox handle the token was minted for (``rich``); what Graph shows of the caller
+    (``createdBy``, audit ``initiatedBy``) is ``display_name`` and, for users, ``upn``.
+    """
 
     kind: str  # "user" | "app"
     id: str
@@ -159,6 +165,13 @@ class Caller:
     is_admin: bool
     mfa: bool = False
     acrs: tuple[str, ...] = ()
+    display_name: str = ""
+    upn: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """Return the directory's ``displayName`` of the caller (the handle only when none is known)."""
+        return self.display_name or self.name
 
     @property
     def is_user(self) -> bool:
@@ -166,9 +179,11 @@ class Caller:
         return self.kind == "user"
 
     def identity_set(self) -> dict[str, Any]:
-        """Return the Graph ``identitySet`` naming this caller."""
-        key = "user" if self.is_user else "application"
-        return {key: {"id": self.id, "displayName": self.name}}
+        """Return the Graph ``identitySet`` naming this caller: ``displayName`` (and a user's
+        ``userPrincipalName``) from the directory, never the sandbox handle [G-ASR]."""
+        if self.is_user:
+            return {"user": {"id": self.id, "displayName": self.shown_name, "userPrincipalName": self.upn}}
+        return {"application": {"id": self.id, "displayName": self.shown_name}}
 
 
 @dataclass
@@ -280,20 +295,18 @@ class Directory:
         return user
 
     def add_group(self, data: dict[str, Any]) -> Group:
-        """Create a security group from Graph ``group`` JSON (``displayName`` required)."""
+        """Create a security or Microsoft 365 group from Graph ``group`` JSON (``displayName`` required)."""
         name = data.get("displayName")
         if not isinstance(name, str) or not name.strip():
             raise bad_request("Property 'displayName' is required and must be a non-empty string.")
-        group_types = data.get("groupTypes")
-        if group_types is not None and (
-            not isinstance(group_types, list) or not all(isinstance(t, str) for t in group_types)
-        ):
-            raise bad_request("Property 'groupTypes' must be a list of strings.")
+        group_types = data["groupTypes"] if data.get("groupTypes") is not None else []
+        if not isinstance(group_types, list) or not all(isinstance(t, str) for t in group_types):
+            raise bad_request('Property "groupTypes" must be a list of strings such as ["Unified"].')
         members = data.get("members")
         if members is not None and (not isinstance(members, list) or not all(isinstance(m, str) for m in members)):
             raise bad_request("Property 'members' must be a list of user ids.")
-        if group_types and "DynamicMembership" in group_types:
-            raise bad_request("Dynamic groups cannot be managed by PIM in this sandbox [G-OVERVIEW].")
+        if "DynamicMembership" in group_types:
+            raise bad_request("Dynamic membership groups cannot be managed by PIM [G-OVERVIEW][E-PIMG].")
         group = Group(
             id=str(data.get("id") or self.new_id()),
             displayName=name,
@@ -302,6 +315,7 @@ class Directory:
             securityEnabled=bool(data.get("securityEnabled", True)),
             mailEnabled=bool(data.get("mailEnabled", False)),
             createdDateTime=iso(self._now()),
+            groupTypes=list(group_types),
         )
         self.groups[group.id] = group
         for member in data.get("members", []) or []:
@@ -389,9 +403,9 @@ class Directory:
         """Return a bearer token for the identity ``name`` (deterministic unless ``token`` is given)."""
         who = self.by_name(name)
         if isinstance(who, User):
-            caller = Caller("user", who.id, who.name, who.is_admin, mfa, acrs)
+            caller = Caller("user", who.id, who.name, who.is_admin, mfa, acrs, who.displayName, who.userPrincipalName)
         else:
-            caller = Caller("app", who.id, who.name, True, False, ())
+            caller = Caller("app", who.id, who.name, True, False, (), who.displayName)
         if token is None:
             suffix = ("-mfa" if mfa else "") + ("-" + "-".join(acrs) if acrs else "")
             token = f"jitbox-graph-{caller.name}{suffix}"

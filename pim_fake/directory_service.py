@@ -70,9 +70,20 @@ class DirectoryService:
         return self.directory.group(group_id).to_json()
 
     def create_group(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create a security group from Graph ``group`` JSON (``members@odata.bind`` is ignored) and return it."""
-        if body.get("securityEnabled") is False:
-            raise bad_request("Only security groups can be PIM-managed in this sandbox; set securityEnabled true.")
+        """Create a group from Graph ``group`` JSON (``members@odata.bind`` is ignored) and return it.
+
+        "Any Microsoft Entra security group and any Microsoft 365 group (except dynamic membership groups and groups
+        synchronized from on-premises) can be enabled in PIM for Groups" [E-PIMG]: a group that is neither a
+        security group nor a Microsoft 365 group (``groupTypes`` ``["Unified"]``), i.e. a distribution list, is
+        refused.
+        """
+        types = body.get("groupTypes")
+        unified = isinstance(types, list) and "Unified" in types
+        if body.get("securityEnabled") is False and not unified:
+            raise bad_request(
+                'Only security groups and Microsoft 365 groups (groupTypes ["Unified"]) can be PIM-managed; '
+                'set securityEnabled true or groupTypes ["Unified"].'
+            )
         with self.lock:
             return self.directory.add_group({k: v for k, v in body.items() if k != "members@odata.bind"}).to_json()
 
