@@ -34,6 +34,7 @@ __all__ = [
     "incompatible_response",
     "internal_failure",
     "iso_at",
+    "missing_fields_failure",
     "transport_failure",
 ]
 
@@ -80,8 +81,24 @@ def internal_failure(exc: BaseException) -> ScimFailure:
     return ScimFailure(0, "InternalError", f"{type(exc).__name__}: {exc}", True, None, False)
 
 
-def failure_for_status(status: int, detail: str, retry_after: float | None) -> ScimFailure:
-    """Return the failure for an HTTP error ``status``: 429/5xx transient, 401/403 fatal, other 4xx escrowed."""
+def missing_fields_failure(message: str) -> ScimFailure:
+    """Return the failure of a user the source lacks a required attribute of (``MandatoryFieldsMissing``
+    [E-PLOGS]); nothing was sent, so it is not transient: it waits in escrow like other non-transient failures."""
+    return ScimFailure(0, "MandatoryFieldsMissing", message, False, None, False)
+
+
+def failure_for_status(status: int, detail: str, retry_after: float | None, at_root: bool = False) -> ScimFailure:
+    """Return the failure for an HTTP error ``status``: 429/5xx transient, 401/403 fatal, other 4xx escrowed.
+
+    A 404 for a collection (``/Users``, ``/Groups``: ``at_root``) means the tenant URL is no SCIM endpoint — a
+    "SCIM compliance issue" that quarantines the job like bad credentials [E-QUAR] (code
+    ``SystemForCrossDomainIdentityManagementServiceIncompatible`` [E-PLOGS]); a 404 for one object stays in escrow.
+    """
+    if status == 404 and at_root:
+        message = f"SCIM compliance issue: the SCIM endpoint answered 404 at its root. {detail}"
+        return ScimFailure(
+            status, "SystemForCrossDomainIdentityManagementServiceIncompatible", message, False, None, True
+        )
     if status == 429:
         return ScimFailure(status, "TooManyRequests", detail, True, retry_after, False)
     if status >= 500:

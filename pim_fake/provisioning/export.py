@@ -2,6 +2,12 @@
 
 The exporter keeps what the job knows of the target (SCIM ids, ``active``, attributes and members it sent) and
 reports each object's outcome to the job, which logs it and handles failures.
+
+Nothing is invented: Entra never sends null attributes ([E-KNOWN]; provision-on-demand "doesn't support
+provisioning null attributes"), and AWS requires given name, family name, display name and userName, so a user
+missing any of them is not provisioned (aws-single-sign-on-provisioning-tutorial, "Missing attributes"). Such a user
+gets a failed provisioning-log entry (``MandatoryFieldsMissing`` [E-PLOGS]) and no SCIM call; not being on the
+target, they are never added to a group there either, so their PIM activation never reaches AWS.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pim_fake.provisioning.escrow import ObjectKey, ScimFailure, internal_failure
+from pim_fake.provisioning.escrow import ObjectKey, ScimFailure, internal_failure, missing_fields_failure
 from pim_fake.provisioning.logs import Change
 from pim_fake.provisioning.scim_client import ScimClient, TargetGroup, TargetUser
 from pim_fake.provisioning.source import Snapshot, SourceUser
@@ -66,6 +72,8 @@ class Exporter:
                 self.scim.patch_user(change, known.scim_id, [("active", False)], legacy)
                 known.active = False
             else:
+                if src.id not in self.users:
+                    _check_mandatory(change, src)
                 self._ensure_user(change, src, legacy)
         except ScimFailure as f:
             self.touched.add(("user", uid))
@@ -105,10 +113,10 @@ class Exporter:
 
     # --- groups -----------------------------------------------------------------------------------------------
     def process_group(
-        self, gid: str, snap: Snapshot, cycle_id: str, *, only_add: str | None, legacy: bool = False
+        self, gid: str, snap: Snapshot, cycle_id: str, *, only_add: str | tuple[str, ...] | None, legacy: bool = False
     ) -> int:
-        """Create the group ``gid`` if needed and PATCH its members (with ``only_add``: add that user only); return
-        1 when SCIM calls were sent and all succeeded, else 0."""
+        """Create the group ``gid`` if needed and PATCH its members (with ``only_add``: add that user, or those
+        users, only); return 1 when SCIM calls were sent and all succeeded, else 0."""
         src = snap.groups.get(gid)
         known = self.groups.get(gid)
         if src is None and known is None:
@@ -127,7 +135,8 @@ class Exporter:
             adds = sorted(desired - known.members)
             removes = sorted(known.members - desired)
             if only_add is not None:
-                adds = [m for m in adds if m == only_add]
+                chosen = {only_add} if isinstance(only_add, str) else set(only_add)
+                adds = [m for m in adds if m in chosen]
                 removes = []
             if adds or removes:
                 change.action = "update" if change.action == "other" else change.action
@@ -172,3 +181,32 @@ def _user_updates(known: TargetUser, src: SourceUser) -> list[tuple[str, Any]]:
         if old["mail"] != new["mail"] and new["mail"]:
             updates.append(('emails[type eq "work"].value', new["mail"]))
     return updates
+
+
+def _check_mandatory(change: Change, src: SourceUser) -> None:
+    """Raise ``MandatoryFieldsMissing`` (with a failed step on ``change``) when ``src`` lacks an attribute AWS
+    requires: userName, displayName, name.givenName, name.familyName ("Missing attributes", AWS tutorial)."""
+    values = {
+        "userName": src.upn,
+        "displayName": src.display,
+        "name.givenName": src.given,
+        "name.familyName": src.surname,
+    }
+    missing = [k for k, v in values.items() if v is None or not v.strip()]
+    if not missing:
+        return
+    change.action = "create"
+    message = (
+        f"The user is missing {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} required by the "
+        "target application; null attributes are not provisioned, so the user was not sent."
+    )
+    change.steps.append(
+        {
+            "name": "EntryExportAdd",
+            "provisioningStepType": "export",
+            "description": message,
+            "details": {"missingAttributes": ", ".join(missing)},
+            "status": "failure",
+        }
+    )
+    raise missing_fields_failure(message)

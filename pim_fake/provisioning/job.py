@@ -112,7 +112,7 @@ class ProvisioningJob:
         self.failures = FailureHandler(clock, self.options, self.id, self._retry, self.counts)
         self.exporter = Exporter(self.scim, self._succeeded, self._failed)
         self.view = DirectoryView(directory, sp, lock)
-        self.on_demand = OnDemand(self.view, self.exporter, self.log, self.options, self._new_id)
+        self.on_demand = OnDemand(self.view, self.exporter, self.log, self.options, self._new_id, clock)
         self.code = "NotRun"
         self.state = "Active"
         self.origin: float | None = None
@@ -480,16 +480,17 @@ class ProvisioningJob:
 
     # --- on demand and JSON ---------------------------------------------------------------------------------
     def provision_on_demand(self, body: Any) -> dict[str, Any]:
-        """``POST .../jobs/{id}/provisionOnDemand``: one user, or one group with ≤ 5 members [E-POD].
+        """``POST .../jobs/{id}/provisionOnDemand``: one user, or one group with up to 5 chosen members [E-POD].
 
-        Runs at once (on-demand ignores ``aadOptscim062020`` [E-COMPAT]) and returns Graph's
-        ``stringKeyStringValuePair`` whose ``value`` is the JSON of the steps.
+        Runs at once (on-demand ignores ``aadOptscim062020`` [E-COMPAT]), 5 requests per 10 s (429 beyond), and
+        returns Graph's ``stringKeyStringValuePair``: ``key`` the result JSON, ``value`` the change JSON.
         """
-        object_id, type_name = parse_subject(body)
+        subject = parse_subject(body)
         with self._run:
+            self.on_demand.admit()
             if self.origin is None:
                 self.origin = self.clock.time()
-            return self.on_demand.provision(object_id, type_name)
+            return self.on_demand.provision(subject)
 
     def to_json(self) -> dict[str, Any]:
         """Return the ``synchronizationJob`` resource [G-SYNC] (plus a jitbox ``nextCycleDateTime``)."""

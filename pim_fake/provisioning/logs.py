@@ -85,12 +85,19 @@ class ProvisioningLog:
         ]
 
 
+_ACTIONS = {
+    "MandatoryFieldsMissing": "Fill in the missing attributes of the user in Microsoft Entra ID; the user is "
+    "provisioned on a later attempt.",
+}
+"""``recommendedAction`` by error code [E-PLOGS]."""
+
+
 def _error_info(f: ScimFailure) -> dict[str, Any]:
     """Return the ``errorInfo`` of a failed entry."""
     return {
         "errorCode": f.code,
         "reason": f.message,
-        "additionalDetails": f"HTTP {f.status}",
+        "additionalDetails": f"HTTP {f.status}" if f.status else "No HTTP response (not sent, or no answer).",
         "errorCategory": "Transient" if f.transient else "NonServiceFailure",
-        "recommendedAction": None,
+        "recommendedAction": _ACTIONS.get(f.code),
     }

@@ -86,22 +86,21 @@ class ScimClient:
         return _matched(change, resp)
 
     def create_user(self, change: Change, src: SourceUser) -> str:
-        """POST the user and return its SCIM id."""
+        """POST the user and return its SCIM id; attributes the source does not have are left out, never
+        invented (Entra never sends null attributes [E-KNOWN])."""
+        name = {"formatted": src.display, "familyName": src.surname, "givenName": src.given}
         body: dict[str, Any] = {
             "schemas": USER_SCHEMAS,
             "externalId": src.upn.split("@", 1)[0],
             "userName": src.upn,
             "active": True,
             "displayName": src.display,
-            "emails": [{"primary": True, "type": "work", "value": src.mail or src.upn}],
             "meta": {"resourceType": "User"},
-            "name": {
-                "formatted": src.display,
-                "familyName": src.surname or src.display,
-                "givenName": src.given or src.display,
-            },
+            "name": {k: v for k, v in name.items() if v is not None},
             "roles": [],
         }
+        if src.mail:
+            body["emails"] = [{"primary": True, "type": "work", "value": src.mail}]
         return self._created(change, self.call(change, "POST", "/Users", "export", json_body=body), "POST /Users")
 
     def patch_user(self, change: Change, scim_id: str, updates: list[tuple[str, Any]], legacy: bool) -> None:
@@ -232,7 +231,10 @@ class ScimClient:
         if resp.status_code < 400:  # 1xx/3xx: a SCIM service answers these with a 2xx or an error, never a redirect
             raise incompatible_response(f"{method} {path} answered HTTP {resp.status_code}")
         raise failure_for_status(
-            resp.status_code, resp.text[:300], retry_after_seconds(resp.headers.get("Retry-After"))
+            resp.status_code,
+            resp.text[:300],
+            retry_after_seconds(resp.headers.get("Retry-After")),
+            at_root=path in ("/Users", "/Groups"),
         )
 
 
