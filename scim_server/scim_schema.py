@@ -13,10 +13,12 @@ no HTTP, no store.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
-from pydantic import ValidationError
-from scim2_models import EnterpriseUser, SCIMException, ScimPolicy, User
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, ValidationError
+from scim2_models import Email, EnterpriseUser, SCIMException, ScimPolicy, User
 
 from scim_server.errors import ScimError
 
@@ -28,6 +30,7 @@ __all__ = [
     "POLICY",
     "USER_URN",
     "ScimUser",
+    "check_email_syntax",
     "check_string",
     "error_reason",
     "invalid",
@@ -41,7 +44,46 @@ GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
-ScimUser = User[EnterpriseUser]
+_LABEL = re.compile(r"^(?!-)[^\W_](?:[\w-]{0,61}[^\W_])?$")
+"""One domain label: letters (any script), digits and inner hyphens, 1–63 characters."""
+
+
+def check_email_syntax(value: str | None) -> str | None:
+    """Return ``value`` when it is a syntactically valid address, else raise ValueError.
+
+    AWS documents no rule against special-use or reserved domains (``user@corp.local``, ``user@example.test``), and
+    internal domains are common in synced directories, so only the syntax is checked: the local part as the
+    ``email-validator`` library checks it, the domain as at least two labels ending in a letter. (scim2-models'
+    ``EmailStr`` also refuses special-use names — "a special-use or reserved name" — a library default, not AWS's.)
+    """
+    if value is None:
+        return None
+    local, at, domain = value.rpartition("@")
+    labels = domain.split(".")
+    if not at or not local or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a valid email address")
+    if not labels[-1][-1].isalpha() or len(domain) > 253:
+        raise ValueError(f"{value!r} is not a valid email address: the domain must end in a top-level name")
+    try:
+        validate_email(f"{local}@example.com", check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+    return value
+
+
+class AwsEmail(Email):
+    """A user's email: any syntactically valid address (:func:`check_email_syntax`)."""
+
+    value: Annotated[str | None, AfterValidator(check_email_syntax)] = None
+
+
+class _AwsUser(User[EnterpriseUser]):
+    """The SCIM user with the enterprise extension, emails checked by syntax only."""
+
+    emails: list[AwsEmail] | None = None  # type: ignore[assignment]
+
+
+ScimUser = _AwsUser
 
 POLICY = ScimPolicy(
     unknown=ScimPolicy.Unknown.forbid,
