@@ -437,6 +437,7 @@ def test_eligibility_lifecycle(e: Entra) -> None:
         f"{PIM}/eligibilitySchedules", headers=e.h("admin"), params={"$filter": f"principalId eq '{e.ids['jane']}'"}
     )
     assert sched.json()["value"][0]["scheduleInfo"]["expiration"]["endDateTime"] == "2026-01-01T00:00:00Z"
+    e.clock.advance(300)  # an assignment can't be removed within five minutes of being assigned [E-ASSIGN]
     rm = e.c.post(ESR, headers=e.h("admin"), json=_req(e, "adminRemove", who="jane"))
     assert rm.status_code == 201 and rm.json()["status"] == "Revoked"
     assert (
@@ -465,10 +466,11 @@ def test_admin_active_assignment(e: Entra) -> None:
     assert err(e.c.post(ASR, headers=e.h("admin"), json=long))[1] == "RoleAssignmentRequestPolicyValidationFailed"
     r = e.c.post(ASR, headers=e.h("automation"), json=body)  # application permissions may assign
     assert r.status_code == 201 and r.json()["createdBy"] == {
-        "application": {"id": r.json()["createdBy"]["application"]["id"], "displayName": "automation"}
+        "application": {"id": r.json()["createdBy"]["application"]["id"], "displayName": "JIT automation (app-only)"}
     }
     assert e.members() == ["Jane Doe"]
     assert "Add member to role in PIM completed (timebound)" in e.audits()
+    e.clock.advance(300)  # an assignment can't be removed within five minutes of being assigned [E-ASSIGN]
     rm = e.c.post(ASR, headers=e.h("admin"), json={**_req(e, "adminRemove", who="jane")})
     assert rm.status_code == 201 and e.members() == []
 

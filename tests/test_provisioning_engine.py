@@ -5,6 +5,7 @@ Timing assertions compare observed SCIM PATCH times with what :mod:`sim.rules` p
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -324,9 +325,13 @@ def test_provision_on_demand_user_and_group_limits() -> None:
         return {"parameters": [{"subjects": [{"objectId": oid, "objectTypeName": kind}], "ruleId": "r1"}]}
 
     r = sb.graph.post(url, headers=sb.h("admin"), json=body(sb.user_id("u1"), "User"))
-    assert r.status_code == 200 and '"success"' in r.json()["value"]
+    assert r.status_code == 200 and json.loads(r.json()["key"]) == {"result": "Success", "details": {}}
     assert set(sb.active_users()) == {"u1@jitbox.example"}
-    r = sb.graph.post(url, headers=sb.h("admin"), json=body(sb.group_id(ALL), "Group"))
+    six = body(sb.group_id(ALL), "Group")
+    six["parameters"][0]["subjects"][0]["links"] = {  # type: ignore[index]
+        "members": [{"objectId": sb.user_id(f"u{i}"), "objectTypeName": "User"} for i in range(6)]
+    }
+    r = sb.graph.post(url, headers=sb.h("admin"), json=six)
     assert r.status_code == 400 and "up to 5 members" in r.json()["error"]["message"]
     r = sb.graph.post(url, headers=sb.h("admin"), json=body(sb.group_id(EC2), "Group"))
     assert r.status_code == 200

@@ -161,6 +161,8 @@ admin = true
 name = "dev"
 displayName = "Dee Veloper"
 userPrincipalName = "dev@corp.example"
+givenName = "Dee"
+surname = "Veloper"
 [[groups]]
 displayName = "AWS - DB Admin"
 eligible = ["dev"]
