@@ -133,7 +133,14 @@ def test_a_target_answering_garbage_is_survived_and_provisioning_converges_after
             new = http.post(
                 f"{cfg['graph_url']}/users",
                 headers=admin,
-                json={"displayName": mode, "userPrincipalName": upn, "mailNickname": mode, "accountEnabled": True},
+                json={
+                    "displayName": mode,
+                    "givenName": mode,  # AWS requires given name and surname, else the user is never sent
+                    "surname": "Garbage",
+                    "userPrincipalName": upn,
+                    "mailNickname": mode,
+                    "accountEnabled": True,
+                },
             )
             assert new.status_code == 201, new.text
             ref = {"@odata.id": f"{cfg['graph_url']}/directoryObjects/{new.json()['id']}"}
