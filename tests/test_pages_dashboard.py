@@ -52,6 +52,7 @@ def test_dashboard_shows_each_hop_the_overhang_and_the_bound(walked: SeededSandb
     idc = r"Identity Center membership \(AWS - Amazon EC2 Admin\) 2025-06-03 09:(0[2-9]|10):\d\d UTC 2025-06-03 10:20:00 UTC 20m"
     assert re.search(idc, text), "added by the fast path in 2-10 min [E-AWS], removed on the 10:20 cycle"
     assert "Role session (EC2AdminAccess) 2025-06-03 09:10:00 UTC 2025-06-03 10:10:00 UTC 10m" in text
+    assert "Portal session (lists EC2AdminAccess) 2025-06-03 09:10:00 UTC 2025-06-03 17:10:00 UTC 7h 10m" in text
     assert "Can still launch until 2025-06-03 17:10 UTC (live portal session), then a 1h role session" in text
     assert "Overhang 8h 10m past the intended end" in text  # 17:10 + 1 h - 10:00
     assert "Closed-form bound 2025-06-03 19:40 UTC (10h 40m 10s after activation)" in text  # jitbox bound, seed
@@ -124,3 +125,12 @@ def test_dashboard_offers_pause_and_resume_only_for_a_scaled_clock(walked: Seede
     assert ">Pause</button>" not in httpx2.get(url).text  # manual clock
     refused = httpx2.post(url + "api/pause", headers=JSON)
     assert refused.status_code == 400 and "only a scaled clock can pause" in refused.json()["message"]
+
+
+def test_dashboard_says_what_to_add_when_the_world_has_no_administrator(walked: SeededSandbox) -> None:
+    from jitbox.dashboard import DashboardSources, create_dashboard
+
+    cfg = {**walked.sandbox.config(), "graph_tokens": {"rich": walked.sandbox.config()["graph_tokens"]["rich"]}}
+    page = TestClient(create_dashboard(DashboardSources.from_config(cfg))).get("/")
+    assert page.status_code == 503
+    assert "no identity of this Entra world is one: add a user with admin = true" in page.text

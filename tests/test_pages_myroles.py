@@ -69,3 +69,32 @@ def test_my_roles_sign_in_refuses_unknown_identity_and_stale_token(seeded: Seede
     web.cookies.set("jitbox_myroles", "rich|not-a-token", path="/myroles/")
     stale = web.get("groups")
     assert "Sign in again: InvalidAuthenticationToken" in stale.text
+
+
+def test_the_form_asks_for_a_ticket_when_the_policy_does_and_graph_refuses_without_one() -> None:
+    with seeded_sandbox(seed=11) as s:
+        cfg = s.sandbox.config()
+        admin = {"Authorization": f"Bearer {cfg['graph_tokens']['admin']}"}
+        graph = cfg["graph_url"]
+        scope = f"scopeId eq '{s.world.group_id}' and scopeType eq 'Group' and roleDefinitionId eq 'member'"
+        policy = httpx2.get(
+            graph + "/policies/roleManagementPolicyAssignments", headers=admin, params={"$filter": scope}
+        ).json()["value"][0]["policyId"]
+        rule_url = f"{graph}/policies/roleManagementPolicies/{policy}/rules/Enablement_EndUser_Assignment"
+        rule = httpx2.get(rule_url, headers=admin).json()
+        rule.pop("@odata.context", None)
+        rule["enabledRules"] = ["Justification", "Ticketing"]
+        assert httpx2.patch(rule_url, headers=admin, json=rule).status_code == 204
+
+        web = httpx2.Client(base_url=cfg["myroles_url"], follow_redirects=True)
+        web.post("signin", data={"identity": "rich"})
+        form = web.get("groups/activate", params={"groupId": s.world.group_id})
+        assert '<label for="ticketNumber">Ticket number (required)</label>' in form.text
+        data = {"groupId": s.world.group_id, "duration": "1", "justification": "EC2 incident"}
+        missing = web.post("groups/activate", data=data)
+        assert missing.status_code == 400
+        assert _alerts(missing.text) == [
+            'RoleAssignmentRequestPolicyValidationFailed: The following policy rules failed: ["TicketingRule"]'
+        ]
+        done = web.post("groups/activate", data={**data, "ticketNumber": "INC-42", "ticketSystem": "ServiceNow"})
+        assert "status <strong>Provisioned</strong>" in done.text

@@ -78,3 +78,18 @@ def test_portal_refuses_unknown_user_and_stale_session_with_the_api_message(seed
     assert "Your portal session has ended (Session token not found or invalid). Sign in again." in stale.text
     denied = client.post("/start/credentials", data={"account_id": "111122223333", "role_name": "EC2AdminAccess"})
     assert denied.status_code == 401
+
+
+def test_under_launch_check_the_old_session_lists_only_what_the_user_still_has() -> None:
+    with seeded_sandbox(seed=12) as s:
+        base = s.sandbox.scim_base
+        _activate(s)
+        s.clock.advance(10 * 60)
+        old = httpx2.Client(base_url=base, follow_redirects=True)
+        assert "<strong>EC2AdminAccess</strong>" in old.post("/start/signin", data={"user_name": RICH}).text
+        mode = httpx2.post(base + "/_sandbox/aws/settings", json={"entitlement_mode": "launch_check"})
+        assert mode.status_code == 200
+        s.clock.advance(2 * 3600)  # the membership left Identity Center on the cycle after 10:00 [E-AWS]
+        again = old.get("/start/")
+        assert "EC2AdminAccess" not in again.text  # launch_check: the live list [UG-revoke]
+        assert "You do not have any applications or AWS accounts" in again.text
