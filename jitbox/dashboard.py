@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from fakekit.pages import environment, fmt_clock, form_fields, render
@@ -177,120 +177,136 @@ def _fast_path(prov: dict[str, Any] | None, now: float, users: dict[str, str]) -
     return queue
 
 
+router = APIRouter()
+_ENV = environment("jitbox")
+
+
 def create_dashboard(src: DashboardSources) -> FastAPI:
     """Return the dashboard app reading the fakes at ``src``."""
-    env = environment("jitbox")
     app = FastAPI(title="jitbox dashboard", docs_url=None, redoc_url=None, openapi_url=None)
-
-    async def view_context(request: Request) -> dict[str, Any]:
-        if src.admin_token is None:
-            raise NoAdministrator
-        async with _client() as http:
-            data = await _collect(http, src)
-        now = data["now"]
-        timelines = build_timelines(
-            users=data["users"],
-            groups=data["groups"],
-            requests=data["requests"],
-            audits=data["audits"],
-            idc=data["idc"],
-            access=data["access"],
-            base=src.settings,
-            now=now,
-        )
-        upns = {u["id"]: u["userPrincipalName"] for u in data["users"]}
-        chosen = request.query_params.get("user") or ""
-        job = data["provisioning"]
-        axis = _axis(timelines, now)
-        return {
-            "now": now,
-            "mode": data["mode"],
-            "paused": data["paused"],
-            "timelines": [(t, _lanes(t, now, axis["x"])) for t in timelines],
-            "axis": axis,
-            "job": job["job"] if job else None,
-            "cycles": job["cyclesRun"] if job else 0,
-            "next_cycle": ts(job["job"].get("nextCycleDateTime")) if job else None,
-            "queue": _fast_path(job, now, upns),
-            "user": chosen,
-            "upns": sorted(upns.values()),
-            "log": request_log(data, chosen),
-            "fmt": format_duration,
-        }
-
-    @app.exception_handler(NoAdministrator)
-    async def no_admin(request: Request, exc: NoAdministrator) -> Response:
-        return Response(
-            "The dashboard reads Graph as an administrator, and no identity of this Entra world is one: "
-            "add a user with admin = true (or a [[clients]] app) to the world file.",
-            status_code=503,
-            media_type="text/plain",
-        )
-
-    @app.get("/", response_model=None)
-    async def page(request: Request) -> Response:
-        return render(env, "dashboard.html", **await view_context(request))
-
-    @app.get("/view", response_model=None)
-    async def view(request: Request) -> Response:
-        return render(env, "dashboard_view.html", **await view_context(request))
-
-    async def advance(request: Request, seconds: float, what: str) -> Response:
-        async with _client(120.0) as http:
-            r = await http.post(src.idc_base + "/_sandbox/clock/advance", json={"seconds": seconds})
-        body = r.json()
-        if r.is_success:
-            message = f"Advanced {what}; sandbox time {fmt_clock(ts(body['now']), seconds=True)}."
-        else:
-            message = str(body.get("error", {}).get("message", body))
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"message": message, **body}, status_code=r.status_code)
-        return RedirectResponse("/", status_code=303)
-
-    def refuse(request: Request, message: str) -> Response:
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"message": message, "field": "duration"}, status_code=400)
-        return Response(message, status_code=400, media_type="text/plain")
-
-    @app.post("/api/advance", response_model=None)
-    async def advance_by(request: Request) -> Response:
-        raw = (await form_fields(request)).get("duration", "").strip()
-        try:
-            seconds = parse_duration(raw)
-        except DurationError as exc:
-            return refuse(request, f"Advance by: {exc}")
-        if seconds <= 0:
-            return refuse(request, f"Advance by: give a positive duration such as 10m or PT1H, got {raw!r}")
-        return await advance(request, seconds, f"by {format_duration(seconds)}")
-
-    async def clock_switch(request: Request, action: str) -> Response:
-        async with _client() as http:
-            r = await http.post(f"{src.idc_base}/_sandbox/clock/{action}")
-        body = r.json()
-        ok = {"pause": "Clock paused", "resume": "Clock running"}[action]
-        message = f"{ok} at {fmt_clock(ts(body['now']), seconds=True)}." if r.is_success else body["error"]["message"]
-        if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({"message": message}, status_code=r.status_code)
-        return RedirectResponse("/", status_code=303)
-
-    @app.post("/api/pause", response_model=None)
-    async def pause(request: Request) -> Response:
-        return await clock_switch(request, "pause")
-
-    @app.post("/api/resume", response_model=None)
-    async def resume(request: Request) -> Response:
-        return await clock_switch(request, "resume")
-
-    @app.post("/api/next-cycle", response_model=None)
-    async def next_cycle(request: Request) -> Response:
-        async with _client() as http:
-            clock = (await http.get(src.idc_base + "/_sandbox/clock")).json()
-            prov = (await http.get(src.entra_base + "/_sandbox/provisioning")).json()
-        job = next(iter(prov.values()), None)
-        due = ts(job["job"].get("nextCycleDateTime")) if job else None
-        if due is None:
-            return refuse(request, "No provisioning cycle is scheduled (is the job started?)")
-        seconds = max(0.0, due - (ts(clock["now"]) or 0.0))
-        return await advance(request, seconds, f"to the next provisioning cycle ({fmt_clock(due)})")
-
+    app.state.dashboard_src = src
+    app.add_exception_handler(NoAdministrator, _no_admin)
+    app.include_router(router)
     return app
+
+
+def _src(request: Request) -> DashboardSources:
+    src: DashboardSources = request.app.state.dashboard_src
+    return src
+
+
+async def _no_admin(request: Request, exc: Exception) -> Response:
+    return Response(
+        "The dashboard reads Graph as an administrator, and no identity of this Entra world is one: "
+        "add a user with admin = true (or a [[clients]] app) to the world file.",
+        status_code=503,
+        media_type="text/plain",
+    )
+
+
+async def _view_context(request: Request) -> dict[str, Any]:
+    """Return what the page shows: read both fakes, build the timelines, the axis, the queue and the log."""
+    src = _src(request)
+    if src.admin_token is None:
+        raise NoAdministrator
+    async with _client() as http:
+        data = await _collect(http, src)
+    now = data["now"]
+    timelines = build_timelines(
+        users=data["users"], groups=data["groups"], requests=data["requests"], audits=data["audits"],
+        idc=data["idc"], access=data["access"], base=src.settings, now=now,
+    )  # fmt: skip
+    upns = {u["id"]: u["userPrincipalName"] for u in data["users"]}
+    chosen = request.query_params.get("user") or ""
+    job = data["provisioning"]
+    axis = _axis(timelines, now)
+    return {
+        "now": now,
+        "mode": data["mode"],
+        "paused": data["paused"],
+        "timelines": [(t, _lanes(t, now, axis["x"])) for t in timelines],
+        "axis": axis,
+        "job": job["job"] if job else None,
+        "cycles": job["cyclesRun"] if job else 0,
+        "next_cycle": ts(job["job"].get("nextCycleDateTime")) if job else None,
+        "queue": _fast_path(job, now, upns),
+        "user": chosen,
+        "upns": sorted(upns.values()),
+        "log": request_log(data, chosen),
+    }
+
+
+@router.get("/", response_model=None)
+async def page(request: Request) -> Response:
+    return render(_ENV, "dashboard.html", **await _view_context(request))
+
+
+@router.get("/view", response_model=None)
+async def view(request: Request) -> Response:
+    return render(_ENV, "dashboard_view.html", **await _view_context(request))
+
+
+def _answer(request: Request, message: str, status: int, **extra: Any) -> Response:
+    """JSON ``{"message"}`` for ``fetch`` callers; otherwise back to the page (or the message, on an error)."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"message": message, **extra}, status_code=status)
+    if status >= 400:
+        return Response(message, status_code=status, media_type="text/plain")
+    return RedirectResponse("/", status_code=303)
+
+
+async def _advance(request: Request, seconds: float, what: str) -> Response:
+    async with _client(120.0) as http:
+        r = await http.post(_src(request).idc_base + "/_sandbox/clock/advance", json={"seconds": seconds})
+    body = r.json()
+    if r.is_success:
+        message = f"Advanced {what}; sandbox time {fmt_clock(ts(body['now']), seconds=True)}."
+    else:
+        message = str(body.get("error", {}).get("message", body))
+    return _answer(request, message, r.status_code, **body)
+
+
+@router.post("/api/advance", response_model=None)
+async def advance_by(request: Request) -> Response:
+    raw = (await form_fields(request)).get("duration", "").strip()
+    try:
+        seconds = parse_duration(raw)
+    except DurationError as exc:
+        return _answer(request, f"Advance by: {exc}", 400, field="duration")
+    if seconds <= 0:
+        return _answer(request, f"Advance by: give a positive duration such as 10m or PT1H, got {raw!r}", 400,
+                       field="duration")  # fmt: skip
+    return await _advance(request, seconds, f"by {format_duration(seconds)}")
+
+
+async def _clock_switch(request: Request, action: str) -> Response:
+    async with _client() as http:
+        r = await http.post(f"{_src(request).idc_base}/_sandbox/clock/{action}")
+    body = r.json()
+    ok = {"pause": "Clock paused", "resume": "Clock running"}[action]
+    message = f"{ok} at {fmt_clock(ts(body['now']), seconds=True)}." if r.is_success else body["error"]["message"]
+    return _answer(request, message, r.status_code)
+
+
+@router.post("/api/pause", response_model=None)
+async def pause(request: Request) -> Response:
+    return await _clock_switch(request, "pause")
+
+
+@router.post("/api/resume", response_model=None)
+async def resume(request: Request) -> Response:
+    return await _clock_switch(request, "resume")
+
+
+@router.post("/api/next-cycle", response_model=None)
+async def next_cycle(request: Request) -> Response:
+    src = _src(request)
+    async with _client() as http:
+        clock = (await http.get(src.idc_base + "/_sandbox/clock")).json()
+        prov = (await http.get(src.entra_base + "/_sandbox/provisioning")).json()
+    job = next(iter(prov.values()), None)
+    due = ts(job["job"].get("nextCycleDateTime")) if job else None
+    if due is None:
+        return _answer(request, "No provisioning cycle is scheduled (is the job started?)", 400, field="clock")
+    seconds = max(0.0, due - (ts(clock["now"]) or 0.0))
+    return await _advance(request, seconds, f"to the next provisioning cycle ({fmt_clock(due)})")

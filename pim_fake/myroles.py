@@ -124,183 +124,198 @@ def _session(request: Request) -> tuple[str | None, str | None]:
     return name, token
 
 
+router = APIRouter(include_in_schema=False)
+_ENV = environment("pim_fake")
+
+
 def install_myroles(app: FastAPI, identities: Any) -> None:
     """Mount ``/myroles/`` on the Entra app; ``identities()`` returns identity name → default token (the picker)."""
-    env = environment("pim_fake")
-    router = APIRouter(include_in_schema=False)
-
-    async def now(http: httpx2.AsyncClient) -> float:
-        return _ts((await http.get("/_sandbox/clock")).json()["now"]) or 0.0
-
-    async def signin_page(error: str | None = None, status: int = 200) -> Response:
-        async with self_client(app) as http:
-            users = []
-            for name, token in dict(identities()).items():
-                r = await http.get("/v1.0/me", headers={"Authorization": f"Bearer {token}"})
-                if r.is_success:
-                    users.append({"name": name, **r.json()})
-            response = render(env, "myroles_signin.html", status, users=users, now=await now(http), error=error)
-        response.delete_cookie(COOKIE, path=PATH)
-        return response
-
-    async def groups_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
-        name, token = _session(request)
-        if token is None:
-            return await signin_page(error)
-        async with self_client(app) as http:
-            graph = _Graph(http, token)
-            me = await graph.get("/v1.0/me")
-            if not me.is_success:
-                return await signin_page(f"Sign in again: {_message(me)}")
-            eligible = await graph.mine("eligibilityScheduleInstances")
-            active = await graph.mine("assignmentScheduleInstances")
-            requests = await graph.mine("assignmentScheduleRequests")
-            names: dict[str, str] = {}
-            for gid in {i["groupId"] for i in eligible + active + requests}:
-                g = await graph.get(f"/v1.0/groups/{gid}")
-                names[gid] = g.json().get("displayName", gid) if g.is_success else gid
-            t = await now(http)
-        done_id = request.query_params.get("request")
-        done = next((r for r in requests if r.get("id") == done_id), None)
-        pending = [r for r in requests if r.get("status") in PENDING and r.get("action") == "selfActivate"]
-        for item in eligible + active + requests:
-            item["groupName"] = names.get(item["groupId"], item["groupId"])
-            item["start"] = _ts(item.get("startDateTime") or (item.get("scheduleInfo") or {}).get("startDateTime"))
-            item["end"] = _ts(item.get("endDateTime"))
-        return render(
-            env,
-            "myroles_groups.html",
-            status,
-            me=me.json(),
-            identity=name,
-            eligible=eligible,
-            active=active,
-            pending=pending,
-            done=done,
-            now=t,
-            error=error,
-        )
-
-    @router.get("/myroles", response_model=None)
-    async def to_slash() -> Response:
-        return RedirectResponse(PATH, status_code=307)
-
-    @router.get(PATH, response_model=None)
-    async def home(request: Request) -> Response:
-        if _session(request)[1] is None:
-            return await signin_page()
-        return RedirectResponse(PATH + "groups", status_code=303)
-
-    @router.post(PATH + "signin", response_model=None)
-    async def signin(request: Request) -> Response:
-        form = await form_fields(request)
-        body = {"identity": form.get("identity", ""), "mfa": form.get("mfa") == "on"}
-        async with self_client(app) as http:
-            r = await http.post("/_sandbox/tokens", json=body)
-        if not r.is_success:
-            return await signin_page(f"Sign-in refused: {_message(r)}", r.status_code)
-        response = RedirectResponse(PATH + "groups", status_code=303)
-        response.set_cookie(
-            COOKIE,
-            quote(f"{r.json()['identity']}|{r.json()['access_token']}"),
-            path=PATH,
-            httponly=True,
-            samesite="lax",
-        )
-        return response
-
-    @router.post(PATH + "signout", response_model=None)
-    async def signout() -> Response:
-        response = RedirectResponse(PATH, status_code=303)
-        response.delete_cookie(COOKIE, path=PATH)
-        return response
-
-    @router.get(PATH + "groups", response_model=None)
-    async def groups(request: Request) -> Response:
-        return await groups_page(request)
-
-    async def activate_form(
-        request: Request, values: dict[str, str], error: str | None = None, status: int = 200
-    ) -> Response:
-        _name, token = _session(request)
-        if token is None:
-            return await signin_page()
-        group_id = values.get("groupId", "")
-        async with self_client(app) as http:
-            graph = _Graph(http, token)
-            g = await graph.get(f"/v1.0/groups/{group_id}")
-            if not g.is_success:
-                return await groups_page(request, error=f"Cannot activate: {_message(g)}", status=g.status_code)
-            policy = await graph.policy(group_id)
-            t = await now(http)
-        return render(
-            env, "myroles_activate.html", status, group=g.json(), policy=policy, values=values, now=t, error=error
-        )
-
-    @router.get(PATH + "groups/activate", response_model=None)
-    async def activate_page(request: Request) -> Response:
-        return await activate_form(request, {"groupId": request.query_params.get("groupId", "")})
-
-    @router.post(PATH + "groups/activate", response_model=None)
-    async def activate(request: Request) -> Response:
-        form = await form_fields(request)
-        _name, token = _session(request)
-        if token is None:
-            return await signin_page()
-        try:
-            duration = _hours(form.get("duration", "").strip())
-        except ValueError as exc:
-            return await activate_form(request, form, str(exc), 400)
-        body: dict[str, Any] = {
-            "accessId": "member",
-            "action": "selfActivate",
-            "groupId": form.get("groupId", ""),
-            "justification": form.get("justification", ""),
-            "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": duration}},
-        }
-        if form.get("ticketNumber") or form.get("ticketSystem"):
-            body["ticketInfo"] = {
-                "ticketNumber": form.get("ticketNumber", ""),
-                "ticketSystem": form.get("ticketSystem", ""),
-            }
-        async with self_client(app) as http:
-            graph = _Graph(http, token)
-            body["principalId"] = (await graph.get("/v1.0/me")).json().get("id", "")
-            r = await graph.post(f"{PIM}/assignmentScheduleRequests", body)
-        if not r.is_success:
-            return await activate_form(request, form, _message(r), r.status_code)
-        return RedirectResponse(f"{PATH}groups?request={quote(r.json()['id'])}", status_code=303)
-
-    @router.post(PATH + "groups/deactivate", response_model=None)
-    async def deactivate(request: Request) -> Response:
-        form = await form_fields(request)
-        _name, token = _session(request)
-        if token is None:
-            return await signin_page()
-        async with self_client(app) as http:
-            graph = _Graph(http, token)
-            me = (await graph.get("/v1.0/me")).json().get("id", "")
-            body = {
-                "accessId": form.get("accessId", "member"),
-                "action": "selfDeactivate",
-                "groupId": form.get("groupId", ""),
-                "principalId": me,
-            }
-            r = await graph.post(f"{PIM}/assignmentScheduleRequests", body)
-        if not r.is_success:
-            return await groups_page(request, error=f"Deactivation refused: {_message(r)}", status=r.status_code)
-        return RedirectResponse(f"{PATH}groups?request={quote(r.json()['id'])}", status_code=303)
-
-    @router.post(PATH + "groups/cancel", response_model=None)
-    async def cancel(request: Request) -> Response:
-        form = await form_fields(request)
-        _name, token = _session(request)
-        if token is None:
-            return await signin_page()
-        async with self_client(app) as http:
-            r = await _Graph(http, token).post(f"{PIM}/assignmentScheduleRequests/{form.get('id', '')}/cancel", {})
-        if not r.is_success:
-            return await groups_page(request, error=f"Cancel refused: {_message(r)}", status=r.status_code)
-        return RedirectResponse(PATH + "groups", status_code=303)
-
+    app.state.myroles_identities = identities
     app.include_router(router)
+
+
+async def _now(http: httpx2.AsyncClient) -> float:
+    return _ts((await http.get("/_sandbox/clock")).json()["now"]) or 0.0
+
+
+async def _signin_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    async with self_client(request.app) as http:
+        users = []
+        for name, token in dict(request.app.state.myroles_identities()).items():
+            r = await http.get("/v1.0/me", headers={"Authorization": f"Bearer {token}"})
+            if r.is_success:
+                users.append({"name": name, **r.json()})
+        response = render(_ENV, "myroles_signin.html", status, users=users, now=await _now(http), error=error)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+async def _groups_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    name, token = _session(request)
+    if token is None:
+        return await _signin_page(request, error)
+    async with self_client(request.app) as http:
+        graph = _Graph(http, token)
+        me = await graph.get("/v1.0/me")
+        if not me.is_success:
+            return await _signin_page(request, f"Sign in again: {_message(me)}")
+        eligible = await graph.mine("eligibilityScheduleInstances")
+        active = await graph.mine("assignmentScheduleInstances")
+        requests = await graph.mine("assignmentScheduleRequests")
+        names: dict[str, str] = {}
+        for gid in {i["groupId"] for i in eligible + active + requests}:
+            g = await graph.get(f"/v1.0/groups/{gid}")
+            names[gid] = g.json().get("displayName", gid) if g.is_success else gid
+        t = await _now(http)
+    done_id = request.query_params.get("request")
+    done = next((r for r in requests if r.get("id") == done_id), None)
+    pending = [r for r in requests if r.get("status") in PENDING and r.get("action") == "selfActivate"]
+    for item in eligible + active + requests:
+        item["groupName"] = names.get(item["groupId"], item["groupId"])
+        item["start"] = _ts(item.get("startDateTime") or (item.get("scheduleInfo") or {}).get("startDateTime"))
+        item["end"] = _ts(item.get("endDateTime"))
+    return render(
+        _ENV,
+        "myroles_groups.html",
+        status,
+        me=me.json(),
+        identity=name,
+        eligible=eligible,
+        active=active,
+        pending=pending,
+        done=done,
+        now=t,
+        error=error,
+    )
+
+
+@router.get("/myroles", response_model=None)
+async def to_slash() -> Response:
+    return RedirectResponse(PATH, status_code=307)
+
+
+@router.get(PATH, response_model=None)
+async def home(request: Request) -> Response:
+    if _session(request)[1] is None:
+        return await _signin_page(request)
+    return RedirectResponse(PATH + "groups", status_code=303)
+
+
+@router.post(PATH + "signin", response_model=None)
+async def signin(request: Request) -> Response:
+    form = await form_fields(request)
+    body = {"identity": form.get("identity", ""), "mfa": form.get("mfa") == "on"}
+    async with self_client(request.app) as http:
+        r = await http.post("/_sandbox/tokens", json=body)
+    if not r.is_success:
+        return await _signin_page(request, f"Sign-in refused: {_message(r)}", r.status_code)
+    response = RedirectResponse(PATH + "groups", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        quote(f"{r.json()['identity']}|{r.json()['access_token']}"),
+        path=PATH,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.post(PATH + "signout", response_model=None)
+async def signout() -> Response:
+    response = RedirectResponse(PATH, status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
+
+
+@router.get(PATH + "groups", response_model=None)
+async def groups(request: Request) -> Response:
+    return await _groups_page(request)
+
+
+async def _activate_form(
+    request: Request, values: dict[str, str], error: str | None = None, status: int = 200
+) -> Response:
+    _name, token = _session(request)
+    if token is None:
+        return await _signin_page(request)
+    group_id = values.get("groupId", "")
+    async with self_client(request.app) as http:
+        graph = _Graph(http, token)
+        g = await graph.get(f"/v1.0/groups/{group_id}")
+        if not g.is_success:
+            return await _groups_page(request, error=f"Cannot activate: {_message(g)}", status=g.status_code)
+        policy = await graph.policy(group_id)
+        t = await _now(http)
+    return render(
+        _ENV, "myroles_activate.html", status, group=g.json(), policy=policy, values=values, now=t, error=error
+    )
+
+
+@router.get(PATH + "groups/activate", response_model=None)
+async def activate_page(request: Request) -> Response:
+    return await _activate_form(request, {"groupId": request.query_params.get("groupId", "")})
+
+
+@router.post(PATH + "groups/activate", response_model=None)
+async def activate(request: Request) -> Response:
+    form = await form_fields(request)
+    _name, token = _session(request)
+    if token is None:
+        return await _signin_page(request)
+    try:
+        duration = _hours(form.get("duration", "").strip())
+    except ValueError as exc:
+        return await _activate_form(request, form, str(exc), 400)
+    body: dict[str, Any] = {
+        "accessId": "member",
+        "action": "selfActivate",
+        "groupId": form.get("groupId", ""),
+        "justification": form.get("justification", ""),
+        "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": duration}},
+    }
+    if form.get("ticketNumber") or form.get("ticketSystem"):
+        body["ticketInfo"] = {
+            "ticketNumber": form.get("ticketNumber", ""),
+            "ticketSystem": form.get("ticketSystem", ""),
+        }
+    async with self_client(request.app) as http:
+        graph = _Graph(http, token)
+        body["principalId"] = (await graph.get("/v1.0/me")).json().get("id", "")
+        r = await graph.post(f"{PIM}/assignmentScheduleRequests", body)
+    if not r.is_success:
+        return await _activate_form(request, form, _message(r), r.status_code)
+    return RedirectResponse(f"{PATH}groups?request={quote(r.json()['id'])}", status_code=303)
+
+
+@router.post(PATH + "groups/deactivate", response_model=None)
+async def deactivate(request: Request) -> Response:
+    form = await form_fields(request)
+    _name, token = _session(request)
+    if token is None:
+        return await _signin_page(request)
+    async with self_client(request.app) as http:
+        graph = _Graph(http, token)
+        me = (await graph.get("/v1.0/me")).json().get("id", "")
+        body = {
+            "accessId": form.get("accessId", "member"),
+            "action": "selfDeactivate",
+            "groupId": form.get("groupId", ""),
+            "principalId": me,
+        }
+        r = await graph.post(f"{PIM}/assignmentScheduleRequests", body)
+    if not r.is_success:
+        return await _groups_page(request, error=f"Deactivation refused: {_message(r)}", status=r.status_code)
+    return RedirectResponse(f"{PATH}groups?request={quote(r.json()['id'])}", status_code=303)
+
+
+@router.post(PATH + "groups/cancel", response_model=None)
+async def cancel(request: Request) -> Response:
+    form = await form_fields(request)
+    _name, token = _session(request)
+    if token is None:
+        return await _signin_page(request)
+    async with self_client(request.app) as http:
+        r = await _Graph(http, token).post(f"{PIM}/assignmentScheduleRequests/{form.get('id', '')}/cancel", {})
+    if not r.is_success:
+        return await _groups_page(request, error=f"Cancel refused: {_message(r)}", status=r.status_code)
+    return RedirectResponse(PATH + "groups", status_code=303)

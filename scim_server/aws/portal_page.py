@@ -19,7 +19,6 @@ expired) sends the user back to sign-in with the API's message.
 from __future__ import annotations
 
 import math
-import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -92,109 +91,102 @@ def _session(request: Request) -> tuple[str | None, str | None, float | None]:
     return parts[0], parts[1], end
 
 
+router = APIRouter(include_in_schema=False)
+_ENV = environment("scim_server")
+
+
 def install_portal_page(app: FastAPI, identity_store_id: Any) -> None:
     """Mount ``/start/`` on ``app``; ``identity_store_id()`` returns the store id for ``ListUsers``."""
-    env = environment("scim_server")
-    router = APIRouter(include_in_schema=False)
-
-    async def page(
-        request: Request, *, credentials: dict[str, Any] | None = None, error: str | None = None, status: int = 200
-    ) -> Response:
-        started = time.perf_counter()
-        token, user, end = _session(request)
-        async with self_client(app) as http:
-            api = _Api(http, token)
-            now = await api.now()
-            if token is None:
-                users = await api.users(str(identity_store_id()))
-                return render(
-                    env,
-                    "portal_signin.html",
-                    status,
-                    users=users,
-                    now=now,
-                    error=error,
-                    elapsed=time.perf_counter() - started,
-                )
-            accounts_r = await api.portal("/assignment/accounts")
-            if accounts_r.status_code == 401:
-                users = await api.users(str(identity_store_id()))
-                response = render(
-                    env,
-                    "portal_signin.html",
-                    status,
-                    users=users,
-                    now=now,
-                    error=f"Your portal session has ended ({_message(accounts_r)}). Sign in again.",
-                    elapsed=time.perf_counter() - started,
-                )
-                response.delete_cookie(COOKIE, path=PATH)
-                return response
-            accounts = []
-            for account in accounts_r.json().get("accountList", []):
-                roles_r = await api.portal("/assignment/roles", account_id=account["accountId"])
-                roles = [r["roleName"] for r in roles_r.json().get("roleList", [])] if roles_r.is_success else []
-                accounts.append({**account, "roles": roles})
-        return render(
-            env,
-            "portal.html",
-            status,
-            user=user,
-            session_end=end,
-            accounts=accounts,
-            now=now,
-            credentials=credentials,
-            error=error,
-            elapsed=time.perf_counter() - started,
-        )
-
-    @router.get("/start", response_model=None)
-    async def start_redirect() -> Response:
-        return RedirectResponse(PATH, status_code=307)
-
-    @router.get(PATH, response_model=None)
-    async def portal(request: Request) -> Response:
-        return await page(request)
-
-    @router.post(PATH + "signin", response_model=None)
-    async def signin(request: Request) -> Response:
-        form = await form_fields(request)
-        user_name = str(form.get("user_name") or "")
-        async with self_client(app) as http:
-            r = await http.post("/_sandbox/aws/signin", json={"user_name": user_name})
-        if not r.is_success:
-            return await page(request, error=f"Sign-in refused: {_message(r)}", status=r.status_code)
-        data = r.json()
-        end = float(data["signin"]) + float(data["expiresIn"])
-        response = RedirectResponse(PATH, status_code=303)
-        response.set_cookie(
-            COOKIE, quote(f"{data['accessToken']}|{user_name}|{end}"), path=PATH, httponly=True, samesite="lax"
-        )
-        return response
-
-    @router.post(PATH + "credentials", response_model=None)
-    async def credentials(request: Request) -> Response:
-        form = await form_fields(request)
-        account_id, role_name = str(form.get("account_id") or ""), str(form.get("role_name") or "")
-        token, _user, _end = _session(request)
-        async with self_client(app) as http:
-            r = await _Api(http, token).portal("/federation/credentials", account_id=account_id, role_name=role_name)
-        if not r.is_success:
-            return await page(
-                request, error=f"Access keys for {role_name} refused: {_message(r)}", status=r.status_code
-            )
-        creds = r.json()["roleCredentials"]
-        shown = {**creds, "expiration_s": creds["expiration"] / 1000, "account_id": account_id, "role_name": role_name}
-        return await page(request, credentials=shown)
-
-    @router.post(PATH + "signout", response_model=None)
-    async def signout(request: Request) -> Response:
-        token, _user, _end = _session(request)
-        if token:
-            async with self_client(app) as http:
-                await http.post("/logout", headers={"x-amz-sso_bearer_token": token})
-        response = RedirectResponse(PATH, status_code=303)
-        response.delete_cookie(COOKIE, path=PATH)
-        return response
-
+    app.state.portal_identity_store_id = identity_store_id
     app.include_router(router)
+
+
+async def _signin_view(request: Request, api: _Api, now: float, error: str | None, status: int) -> Response:
+    users = await api.users(str(request.app.state.portal_identity_store_id()))
+    return render(_ENV, "portal_signin.html", status, users=users, now=now, error=error)
+
+
+async def _page(
+    request: Request, *, credentials: dict[str, Any] | None = None, error: str | None = None, status: int = 200
+) -> Response:
+    """Render the portal for the cookie's session (or the sign-in form), with ``credentials``/``error`` shown."""
+    token, user, end = _session(request)
+    async with self_client(request.app) as http:
+        api = _Api(http, token)
+        now = await api.now()
+        if token is None:
+            return await _signin_view(request, api, now, error, status)
+        accounts_r = await api.portal("/assignment/accounts")
+        if accounts_r.status_code == 401:
+            ended = f"Your portal session has ended ({_message(accounts_r)}). Sign in again."
+            response = await _signin_view(request, api, now, ended, status)
+            response.delete_cookie(COOKIE, path=PATH)
+            return response
+        accounts = []
+        for account in accounts_r.json().get("accountList", []):
+            roles_r = await api.portal("/assignment/roles", account_id=account["accountId"])
+            roles = [r["roleName"] for r in roles_r.json().get("roleList", [])] if roles_r.is_success else []
+            accounts.append({**account, "roles": roles})
+    return render(
+        _ENV,
+        "portal.html",
+        status,
+        user=user,
+        session_end=end,
+        accounts=accounts,
+        now=now,
+        credentials=credentials,
+        error=error,
+    )
+
+
+@router.get("/start", response_model=None)
+async def start_redirect() -> Response:
+    return RedirectResponse(PATH, status_code=307)
+
+
+@router.get(PATH, response_model=None)
+async def portal(request: Request) -> Response:
+    return await _page(request)
+
+
+@router.post(PATH + "signin", response_model=None)
+async def signin(request: Request) -> Response:
+    form = await form_fields(request)
+    user_name = str(form.get("user_name") or "")
+    async with self_client(request.app) as http:
+        r = await http.post("/_sandbox/aws/signin", json={"user_name": user_name})
+    if not r.is_success:
+        return await _page(request, error=f"Sign-in refused: {_message(r)}", status=r.status_code)
+    data = r.json()
+    end = float(data["signin"]) + float(data["expiresIn"])
+    response = RedirectResponse(PATH, status_code=303)
+    response.set_cookie(
+        COOKIE, quote(f"{data['accessToken']}|{user_name}|{end}"), path=PATH, httponly=True, samesite="lax"
+    )
+    return response
+
+
+@router.post(PATH + "credentials", response_model=None)
+async def credentials(request: Request) -> Response:
+    form = await form_fields(request)
+    account_id, role_name = str(form.get("account_id") or ""), str(form.get("role_name") or "")
+    token, _user, _end = _session(request)
+    async with self_client(request.app) as http:
+        r = await _Api(http, token).portal("/federation/credentials", account_id=account_id, role_name=role_name)
+    if not r.is_success:
+        return await _page(request, error=f"Access keys for {role_name} refused: {_message(r)}", status=r.status_code)
+    creds = r.json()["roleCredentials"]
+    shown = {**creds, "expiration_s": creds["expiration"] / 1000, "account_id": account_id, "role_name": role_name}
+    return await _page(request, credentials=shown)
+
+
+@router.post(PATH + "signout", response_model=None)
+async def signout(request: Request) -> Response:
+    token, _user, _end = _session(request)
+    if token:
+        async with self_client(request.app) as http:
+            await http.post("/logout", headers={"x-amz-sso_bearer_token": token})
+    response = RedirectResponse(PATH, status_code=303)
+    response.delete_cookie(COOKIE, path=PATH)
+    return response
