@@ -9,6 +9,7 @@ user can fix are printed as one message naming the bad field or flag, with exit 
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -26,8 +27,20 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from jitbox import __version__
+
+        typer.echo(f"jitbox {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
     """Simulate and sandbox just-in-time AWS access: Entra PIM for Groups → SCIM → IAM Identity Center."""
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sim.bounds import worst_case
+from sim.bounds import provisioning_warning, worst_case
 from sim.durations import format_duration
 from sim.failure_modes import asked_case, degraded_cases
 from sim.settings import EntitlementMode, SettingsError, load_settings
@@ -100,6 +100,9 @@ def bound(
             f"  {case.title}\n      Identity Center removal {f(case.bound.idc_removal)}, "
             f"access until {f(case.bound.effective_end)} after activation  {case.source}"
         )
+    warning = provisioning_warning(settings)
+    if warning:
+        typer.echo(warning)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sim.advise import DEFAULT_ACTIVATIONS, DEFAULT_PERMISSION_SETS, DEFAULT_PORTALS, advise
+from sim.advise import (
+    DEFAULT_ACTIVATIONS,
+    DEFAULT_MODES,
+    DEFAULT_PERMISSION_SETS,
+    DEFAULT_PORTALS,
+    RANKING,
+    AdviceRow,
+    advise,
+    floors,
+)
+from sim.bounds import time_to_access
 from sim.check import check
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.limits import CheckError, Limits, load_check_file, parse_access_path, parse_limit
@@ -144,6 +154,54 @@ def check_command(
         raise typer.Exit(1)
 
 
+def _advise_modes(modes: str | None, robust: bool) -> list[EntitlementMode]:
+    """Return the modes advise uses: the documented one by default, every mode with ``--robust``, else as listed."""
+    if modes is not None:
+        return _modes(modes)
+    return list(EntitlementMode) if robust else list(DEFAULT_MODES)
+
+
+def _modes_line(modes: list[EntitlementMode], robust: bool) -> str:
+    names = ", ".join(m.value for m in modes)
+    unconfirmed = [m.value for m in modes if m is not EntitlementMode.SIGNIN_SNAPSHOT]
+    if robust:
+        head = f"entitlement modes: every one of {names} (robust: the worst of them)"
+    else:
+        head = f"entitlement mode: {names}"
+    if not unconfirmed:
+        return head + " — the seed's documented behaviour [AWS-BLOG]; UNCONFIRMED modes only with --mode or --robust"
+    return head + f" — {', '.join(unconfirmed)} UNCONFIRMED (which mode AWS uses is not documented)"
+
+
+def _floor_lines(base: Settings, limits: Limits, modes: list[EntitlementMode], robust: bool, sets: Any) -> list[str]:
+    f = format_duration
+    lines = ["no combination in the grid meets the target."]
+    if limits.max_window is not None:
+        result = floors(base, modes=modes if robust else modes[:1], countermeasure_sets=sets)
+        best = min(result, key=lambda fl: fl.window)
+        lines.append(
+            f"smallest achievable window per countermeasure set (every duration at its documented minimum: "
+            f"activation {f(best.settings.activation_max)}, portal {f(best.settings.portal_session)}, "
+            f"permission set {f(best.settings.permission_set_session)}; limit {f(limits.max_window)}):"
+        )
+        lines.extend(f"  {fl.render(limits.max_window)}" for fl in result)
+        if best.window > limits.max_window:
+            lines.append(f"no settings meet {f(limits.max_window)}: the floor is {f(best.window)}; relax the limit")
+        else:
+            lines.append(
+                "settings below the grid meet it: add smaller values with --activations/--portals/--permission-sets"
+            )
+    if limits.max_time_to_access is not None:
+        tta = time_to_access(base, limits.access_path)
+        if tta > limits.max_time_to_access:
+            lines.append(
+                f"time to access on the {limits.access_path.value} path is at least {f(tta)} "
+                f"(limit {f(limits.max_time_to_access)}): set by approval and Entra provisioning [E-AWS], "
+                "not by these durations"
+            )
+    return lines
+
+
 def advise_command(
     max_window: MaxWindowOption = None,
     max_time_to_access: MaxTimeToAccessOption = None,
@@ -156,19 +214,24 @@ def advise_command(
     portals: Annotated[str | None, typer.Option("--portals", help="grid, e.g. 15m,1h,8h")] = None,
     permission_sets: Annotated[str | None, typer.Option("--permission-sets", help="grid, e.g. 1h,2h")] = None,
     modes: Annotated[
-        str | None, typer.Option("--mode", help="entitlement modes, comma-separated (default all)")
+        str | None,
+        typer.Option(
+            "--mode",
+            help="entitlement modes, comma-separated (default: signin_snapshot, the documented one; "
+            "launch_check and cached_1h are UNCONFIRMED)",
+        ),
     ] = None,
     countermeasures: Annotated[
         str | None,
         typer.Option("--countermeasures", help="sets to try, e.g. none,end_portal_sessions+deny_tokens_before_expiry"),
     ] = None,
     robust: Annotated[
-        bool, typer.Option("--robust", help="require the target under every listed entitlement mode (UNCONFIRMED)")
+        bool, typer.Option("--robust", help="require the target under every entitlement mode (or every --mode)")
     ] = False,
     top: Annotated[int, typer.Option("--top", min=1, help="how many combinations to print")] = 15,
     as_json: Annotated[bool, typer.Option("--json", help="print every matching combination as JSON")] = False,
 ) -> None:
-    """List the settings combinations whose worst case meets the target, ranked by time to access."""
+    """List the settings combinations whose worst case meets the target, best first (exit 1 when none does)."""
     try:
         base, file_limits = load_check_file(settings_file) if settings_file is not None else (Settings(), Limits())
         limits = Limits(
@@ -176,6 +239,8 @@ def advise_command(
             max_time_to_access=_limit(max_time_to_access, "--max-time-to-access", file_limits.max_time_to_access),
             access_path=parse_access_path(access_path, "--access-path"),
         )
+        mode_list = _advise_modes(modes, robust)
+        sets = _countermeasure_sets(countermeasures)
         rows = advise(
             with_failed_removals(base, failed_removals),
             limits,
@@ -184,8 +249,8 @@ def advise_command(
             permission_sets=parse_duration_list(permission_sets, "--permission-sets")
             if permission_sets
             else DEFAULT_PERMISSION_SETS,
-            modes=_modes(modes),
-            countermeasure_sets=_countermeasure_sets(countermeasures),
+            modes=mode_list,
+            countermeasure_sets=sets,
             robust=robust,
         )
     except CheckError as exc:
@@ -193,14 +258,43 @@ def advise_command(
     except ValueError as exc:  # a grid value outside the documented range (SettingsError names the field)
         raise _fail("advise", f"grid value out of range:\n{exc}") from None
     if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in rows], indent=2, sort_keys=True))
+        floor_rows = floors(base, modes=mode_list if robust else mode_list[:1], countermeasure_sets=sets)
+        doc = {
+            "modes": [m.value for m in mode_list],
+            "robust": robust,
+            "ranked_by": RANKING,
+            "rows": [r.as_dict() for r in rows],
+            "floors": [
+                {
+                    "countermeasures": list(fl.countermeasures),
+                    "bound_window": fl.window,
+                    "breaking_hop": (h.name if (h := fl.breaking_hop(limits.max_window)) else None),
+                    "hops": [{"name": h.name, "duration": h.duration, "end": h.end} for h in fl.hops],
+                }
+                for fl in floor_rows
+            ],
+        }
+        typer.echo(json.dumps(doc, indent=2, sort_keys=True))
+        if not rows:
+            raise typer.Exit(1)
         return
+    typer.echo(_modes_line(mode_list, robust))
     if not rows:
-        typer.echo("no combination in the grid meets the target; widen the grid or relax the limit")
+        typer.echo("\n".join(_floor_lines(base, limits, mode_list, robust, sets)))
         raise typer.Exit(1)
+    _advise_table(rows, top, robust)
+    typer.echo(f"ranked by: {RANKING}.")
+    typer.echo(
+        f"time to access is the worst case on the {limits.access_path.value} path; never = share of throttled "
+        "requesters (6th+ in 10 s) whose activation ends before the next ~40-min cycle provisions it [E-AWS]."
+    )
+
+
+def _advise_table(rows: list[AdviceRow], top: int, robust: bool) -> None:
     f = format_duration
     table = Table(title=f"{len(rows)} combinations meet the target (best {min(top, len(rows))} shown)")
-    for column in ("#", "activation", "portal", "perm. set", "mode", "countermeasures", "window", "time to access"):
+    columns = ("#", "activation", "portal", "perm. set", "mode", "countermeasures", "window", "time to access", "never")
+    for column in columns:
         table.add_column(column)
     for i, row in enumerate(rows[:top], start=1):
         s = row.settings
@@ -213,12 +307,9 @@ def advise_command(
             "+".join(row.countermeasures) or "none",
             f(row.window),
             f(row.time_to_access),
+            f"{row.never_provisioned:.0%}",
         )
-    Console(width=140).print(table)
-    typer.echo(
-        f"time to access is the worst case on the {limits.access_path.value} path; it is set by approval and Entra "
-        "provisioning, not by these durations, so ties are ranked by fewer countermeasures, then longer sessions."
-    )
+    Console(width=150).print(table)
 
 
 def register(app: typer.Typer) -> None:

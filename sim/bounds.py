@@ -35,6 +35,8 @@ __all__ = [
     "access_hops",
     "drawn_failures_worst",
     "mode_variants",
+    "never_provisioned_share",
+    "provisioning_warning",
     "removal_wait_max",
     "time_to_access",
     "window_hops",
@@ -66,6 +68,9 @@ class Bound:
     time_to_access_with_approval: float | None
     seed_window: float
     """The seed post's figure: activation + portal + permission set, ignoring the deprovisioning wait."""
+    never_provisioned_throttled: float = 0.0
+    """Share (0–1) of throttled requesters whose activation ends before a cycle carries it: they never get access
+    (:func:`never_provisioned_share`)."""
 
     def as_dict(self) -> dict[str, float | None]:
         """Return the bound as a JSON-ready mapping of seconds."""
@@ -170,7 +175,50 @@ def worst_case(
         if s.approval_required
         else None,
         seed_window=s.activation_max + s.portal_session + s.permission_set_session,
+        never_provisioned_throttled=never_provisioned_share(s, AccessPath.THROTTLED),
     )
+
+
+def never_provisioned_share(s: Settings, path: AccessPath) -> float:
+    """Return the share (0–1) of requesters on ``path`` who never get access: their activation (and so their Entra
+    membership) ends before provisioning carries it to Identity Center (:func:`sim.rules.idc_add_time`).
+
+    Throttled: the add waits for the next regular cycle, uniformly 0 – ``cycle_interval`` away for requests
+    arriving at random [E-AWS]; a cycle only carries a membership that still exists, so the share is
+    ``(cycle_interval − activation_max) / cycle_interval`` when positive (30 min activation, 40-min cycle: 25 %).
+    Fast path: the 2–10 min latency [E-AWS] against the activation (never, inside the documented 30 min minimum).
+    Approval waits come before the activation starts [E-APPRV], so they do not eat into it.
+    """
+    if path is AccessPath.FAST:
+        low, high = s.fast_path_latency_min, s.fast_path_latency_max
+        if high <= s.activation_max:
+            return 0.0
+        return 1.0 if high <= low else min(1.0, (high - s.activation_max) / (high - low))
+    return min(1.0, max(0.0, (s.cycle_interval - s.activation_max) / s.cycle_interval))
+
+
+def provisioning_warning(s: Settings) -> str | None:
+    """Return a warning when the activation is shorter than the worst throttled (or fast-path) time to access, so
+    some requesters never get access; None when every requester is provisioned before the activation ends."""
+    f = format_duration
+    lines = []
+    for path in (AccessPath.FAST, AccessPath.THROTTLED):
+        share = never_provisioned_share(s, path)
+        if share <= 0:
+            continue
+        what = "the 6th and later requests in 10 s" if path is AccessPath.THROTTLED else "fast-path requests"
+        lines.append(
+            f"WARNING activation {f(s.activation_max)} is shorter than the worst {path.value} time to access "
+            f"{f(propagation_wait_max_path(s, path))}: about {share:.0%} of {path.value} requesters ({what}) never "
+            "get access — their activation ends before Entra provisioning carries it [E-AWS]"
+        )
+    return "\n".join(lines) or None
+
+
+def propagation_wait_max_path(s: Settings, path: AccessPath) -> float:
+    """Return the worst time from activation start to access on ``path`` (no approval wait):
+    :func:`sim.rules.propagation_wait_max`."""
+    return rules.propagation_wait_max(s, path is AccessPath.FAST)
 
 
 def mode_variants(s: Settings) -> list[Settings]:

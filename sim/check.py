@@ -39,6 +39,7 @@ from sim.bounds import (
     access_hops,
     drawn_failures_worst,
     mode_variants,
+    provisioning_warning,
     time_to_access,
     window_hops,
     worst_case,
@@ -135,6 +136,9 @@ class CheckResult:
                 f"{status} time to access ({self.limits.access_path.value} path): worst case {f(self.time_to_access)} "
                 f"(limit {f(self.limits.max_time_to_access)})"
             )
+        warning = provisioning_warning(self.settings)
+        if warning:
+            lines.append(warning)
         for violation in self.violations:
             lines.append("")
             lines.append(violation.render())
@@ -155,6 +159,7 @@ class CheckResult:
                 "all_modes": self.limits.all_modes,
             },
             "bound": self.bound.as_dict(),
+            "warnings": [w for w in (provisioning_warning(self.settings) or "").split("\n") if w],
             "violations": [
                 {
                     "limit": v.limit_name,

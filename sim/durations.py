@@ -6,7 +6,10 @@ Accepted forms, for every setting and CLI flag that takes a duration:
   (days, hours, minutes, seconds only; no years, months or weeks — the Graph duration pattern in
   reference/entra-pim-provisioning.md §1.4 allows ``D``, ``H``, ``M``, ``S`` only);
 - short human forms: ``90s``, ``30m``, ``8h``, ``7d``, ``1h30m``, ``1.5h``;
-- a bare number, meaning seconds.
+- a number (``int``/``float``, e.g. from Python or a TOML number), meaning seconds.
+
+A string holding only a number (``"2"``) is refused: on a command line ``--max-window 2`` is far more likely a slip
+for 2 h than a limit of 2 seconds, so the unit must be written (``2s``, ``2m``, ``2h``).
 
 Only ASCII digits count (``PT۱H`` is refused: Python's ``\\d`` and ``float`` accept any Unicode digit) and the text
 may not start or end with white space (``"PT1H "`` is refused, as Graph's duration type refuses it).
@@ -63,9 +66,13 @@ def parse_duration(value: str | float | int) -> float:
         parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
         return parts.get("d", 0.0) * 86400 + parts.get("h", 0.0) * 3600 + parts.get("m", 0.0) * 60 + parts.get("s", 0.0)
     try:
-        return parse_duration(float(text))
+        float(text)
     except ValueError:
         pass
+    else:
+        raise DurationError(
+            f"{text!r} has no unit; write e.g. {text}m, {text}h or {text}s (seconds), or ISO 8601 such as PT1H"
+        )
     pos = 0
     total = 0.0
     compact = text.replace(" ", "")

@@ -80,11 +80,30 @@ def _with(s: Settings, name: str, value: float) -> Settings:
     return s.replace(**changes)
 
 
-def _solve_decrease(s: Settings, name: str, metric: Metric, limit: float) -> float | None:
-    """Return the largest whole-second value of ``name`` in its documented range meeting ``limit``, or None.
+CONSOLE_STEP = 60.0
+"""Fixes propose whole minutes: the access portal session is set in minutes (15–129,600) [UG-uis][UG-cfgsess], Graph
+takes the PIM maximum as an ISO duration such as ``PT1H45M`` (the settings page's slider: whole hours)
+[G-RULES][E-SET], and a permission set's ``SessionDuration`` is an ISO duration such as ``PT1H`` [BC-ssoadmin]."""
+
+
+def _solve_decrease(s: Settings, name: str, metric: Metric, limit: float, console: bool = True) -> float | None:
+    """Return the largest value of ``name`` in its documented range meeting ``limit`` that a console accepts
+    (whole minutes, :data:`CONSOLE_STEP`, re-checked after rounding down), or None.
 
     ``metric`` must be non-decreasing in the setting (true of the closed-form bound for every duration).
     """
+    value = _solve_seconds(s, name, metric, limit)
+    if value is None or not console:  # what-if values (settings nobody can set) keep whole seconds
+        return value
+    rounded = math.floor(value / CONSOLE_STEP) * CONSOLE_STEP
+    low = RANGES[name][0]
+    if rounded < low or metric(_with(s, name, rounded)) > limit:
+        return None
+    return rounded
+
+
+def _solve_seconds(s: Settings, name: str, metric: Metric, limit: float) -> float | None:
+    """Return the largest whole-second value of ``name`` in its documented range meeting ``limit``, or None."""
     low, _high, _src = RANGES[name]
     current = float(getattr(s, name))
     if metric(_with(s, name, low)) > limit:
@@ -112,7 +131,7 @@ def duration_fixes(s: Settings, knobs: Iterable[Knob], metric: Metric, limit: fl
     for knob in knobs:
         current = float(getattr(s, knob.name))
         low, high, _src = RANGES[knob.name]
-        value = _solve_decrease(s, knob.name, metric, limit)
+        value = _solve_decrease(s, knob.name, metric, limit, console=knob.configurable)
         if value is None:
             fixes.append(
                 Fix(
@@ -131,10 +150,21 @@ def duration_fixes(s: Settings, knobs: Iterable[Knob], metric: Metric, limit: fl
                     format_duration(current),
                     f"{format_duration(value)} ({to_iso8601(value)})",
                     knob.configurable,
-                    f"at most this; {knob.note}",
+                    (
+                        f"at most this, in whole minutes as the console takes it; {knob.note}"
+                        if knob.configurable
+                        else f"at most this; {knob.note}"
+                    )
+                    + _slider_note(knob.name, value),
                 )
             )
     return fixes
+
+
+def _slider_note(name: str, value: float) -> str:
+    if name == "activation_max" and value % 3600:
+        return "; the PIM settings page's slider takes whole hours, Graph takes this value [E-SET][G-RULES]"
+    return ""
 
 
 def switch_fixes(s: Settings, metric: Metric, limit: float) -> list[Fix]:

@@ -23,7 +23,8 @@ from sim.settings import EntitlementMode, SettingsError, load_settings
         ("90m", 5400),
         ("1h30m", 5400),
         ("1.5h", 5400),
-        ("45", 45),
+        ("45s", 45),
+        (45, 45),  # a number (Python, a TOML number) is seconds
     ],
 )
 def test_parse_duration_accepts_iso_and_short_forms(text: str, seconds: float) -> None:
@@ -34,6 +35,27 @@ def test_parse_duration_accepts_iso_and_short_forms(text: str, seconds: float) -
 def test_parse_duration_rejects_garbage_with_examples(text: str) -> None:
     with pytest.raises(DurationError, match=r"PT1H|seconds"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["2", "45", "1.5"])
+def test_a_duration_string_without_a_unit_is_refused(text: str) -> None:
+    # issue 11: `--max-window 2` meant 2 seconds; a string needs its unit
+    with pytest.raises(DurationError, match="has no unit"):
+        parse_duration(text)
+
+
+def test_cli_refuses_a_duration_without_a_unit_naming_the_flag() -> None:
+    result = CliRunner().invoke(app, ["advise", "--max-window", "2"])
+    assert result.exit_code == 2 and "--max-window: '2' has no unit" in result.output
+    result = CliRunner().invoke(app, ["bound", "--activation", "60"])
+    assert result.exit_code == 2 and "--activation" in result.output and "has no unit" in result.output
+
+
+def test_jitbox_version() -> None:
+    from jitbox import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"jitbox {__version__}"
 
 
 def test_format_duration_is_compact() -> None:
