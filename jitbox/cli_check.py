@@ -189,7 +189,7 @@ def _floor_lines(base: Settings, limits: Limits, modes: list[EntitlementMode], r
             lines.append(f"no settings meet {f(limits.max_window)}: the floor is {f(best.window)}; relax the limit")
         else:
             lines.append(
-                "settings below the grid meet it: add smaller values with --activations/--portals/--permission-sets"
+                "settings below the grid meet it: add smaller values with --activation/--portal/--permission-set"
             )
     if limits.max_time_to_access is not None:
         tta = time_to_access(base, limits.access_path)
@@ -210,9 +210,13 @@ def advise_command(
     settings_file: Annotated[
         Path | None, typer.Option("--settings", help="base settings file (TOML); the grid varies the durations")
     ] = None,
-    activations: Annotated[str | None, typer.Option("--activations", help="grid, e.g. 30m,1h,2h")] = None,
-    portals: Annotated[str | None, typer.Option("--portals", help="grid, e.g. 15m,1h,8h")] = None,
-    permission_sets: Annotated[str | None, typer.Option("--permission-sets", help="grid, e.g. 1h,2h")] = None,
+    activations: Annotated[
+        str | None, typer.Option("--activation", help="PIM activation maximum(s) to try, e.g. 30m,1h,2h")
+    ] = None,
+    portals: Annotated[str | None, typer.Option("--portal", help="access portal session(s), e.g. 15m,1h,8h")] = None,
+    permission_sets: Annotated[
+        str | None, typer.Option("--permission-set", help="permission-set session(s), e.g. 1h,2h")
+    ] = None,
     modes: Annotated[
         str | None,
         typer.Option(
@@ -244,9 +248,9 @@ def advise_command(
         rows = advise(
             with_failed_removals(base, failed_removals),
             limits,
-            activations=parse_duration_list(activations, "--activations") if activations else DEFAULT_ACTIVATIONS,
-            portals=parse_duration_list(portals, "--portals") if portals else DEFAULT_PORTALS,
-            permission_sets=parse_duration_list(permission_sets, "--permission-sets")
+            activations=parse_duration_list(activations, "--activation") if activations else DEFAULT_ACTIVATIONS,
+            portals=parse_duration_list(portals, "--portal") if portals else DEFAULT_PORTALS,
+            permission_sets=parse_duration_list(permission_sets, "--permission-set")
             if permission_sets
             else DEFAULT_PERMISSION_SETS,
             modes=mode_list,

@@ -1,8 +1,9 @@
 """``jitbox run``, ``jitbox demo`` and ``jitbox scenarios``: run scenario files in the simulator.
 
-- ``jitbox run SCENARIO [--seed N] [--json FILE] [--activation I] [--no-records]`` — SCENARIO is a path or a name
-  from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` writes
-  every per-activation record and the aggregates (``-`` for stdout).
+- ``jitbox run SCENARIO [--seed N] [--json] [--out FILE] [--timeline I] [--no-records]`` — SCENARIO is a path or a
+  name from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` prints
+  every per-activation record and the aggregates instead (as ``--json`` does in every command), ``--out FILE``
+  writes them to FILE (checked before the run).
 - ``jitbox demo`` — runs ``seed-blog`` in the simulator and prints the same, then replays the walkthrough live
   over HTTP on an in-process sandbox (:mod:`jitbox.demo`) and checks it against the simulator's rules.
 - ``jitbox scenarios`` — lists the scenarios found, with their descriptions.
@@ -40,11 +41,14 @@ def _fail(message: str) -> typer.Exit:
 def run(
     scenario: Annotated[str, typer.Argument(help="scenario file or name (see `jitbox scenarios`)")],
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="override the scenario's seed")] = None,
-    json_file: Annotated[
-        str | None, typer.Option("--json", help="write per-activation records and aggregates to FILE ('-' = stdout)")
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print per-activation records and aggregates as JSON (no table)")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write per-activation records and aggregates as JSON to FILE")
     ] = None,
     activation: Annotated[
-        int | None, typer.Option("--activation", min=0, help="activation index for the timeline")
+        int | None, typer.Option("--timeline", min=0, help="index of the activation whose timeline is shown")
     ] = None,
     records: Annotated[bool, typer.Option(help="include every per-activation record in the JSON")] = True,
 ) -> None:
@@ -56,23 +60,39 @@ def run(
         sc = load_scenario(scenario)
     except ScenarioError as exc:
         raise _fail(str(exc)) from None
+    if out is not None:
+        _check_writable(out, "--out")
     results = run_scenario(sc, seed)
     if activation is not None and activation >= results[0].n:
-        raise _fail(f"--activation {activation}: the scenario has {results[0].n} activation requests (0-based)")
+        raise _fail(f"--timeline {activation}: the scenario has {results[0].n} activation requests (0-based)")
     used_seed = sc.seed if seed is None else seed
-    doc = None if json_file is None else runs_json(sc.name, sc.description, used_seed, results, records)
-    if json_file == "-":
+    doc = None if not (as_json or out) else runs_json(sc.name, sc.description, used_seed, results, records)
+    if as_json:
         sys.stdout.write(doc or "")
     else:
         render_run(results, _console(), activation)
-        if doc is not None and json_file is not None:
-            try:
-                Path(json_file).write_text(doc, encoding="utf-8")
-            except OSError as exc:
-                raise _fail(f"--json {json_file}: cannot write: {exc.strerror}") from None
-            typer.echo(f"wrote {json_file}")
+    if doc is not None and out is not None:
+        try:
+            out.write_text(doc, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"--out {out}: cannot write: {exc.strerror}") from None
+        if not as_json:
+            typer.echo(f"wrote {out}")
     if not all(r.aggregates()["within_bound"] for r in results):
         raise typer.Exit(1)
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """Fail (exit 2) before any work when ``path`` cannot be written: no such directory, a directory, read-only."""
+    import os
+
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise _fail(f"{flag} {path}: is a directory; give a file name")
+    if not parent.is_dir():
+        raise _fail(f"{flag} {path}: cannot write: no directory {parent}")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise _fail(f"{flag} {path}: cannot write: permission denied")
 
 
 def _demo_simulator(console: Console) -> None:

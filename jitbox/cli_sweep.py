@@ -1,7 +1,10 @@
 """``jitbox sweep``: run a grid of settings × arrival patterns with Monte Carlo replications; write CSV, JSON, figures.
 
 Grid axes come from an optional TOML file (the :class:`sim.sweep_spec.SweepSpec` fields) and/or comma-separated flags
-(flags win). Bad input is reported as one message naming the flag or field, exit code 2.
+(flags win). ``--max-window`` / ``--max-time-to-access`` mark and count the cells that meet the limit by their
+closed-form bound and, separately, by simulation; the answer is printed first. Exit codes: 0 done (and, with a
+limit, at least one cell meets it by its bound), 1 no cell meets the limit, 2 bad input (one message naming the flag
+or field, before anything runs).
 """
 
 from __future__ import annotations
@@ -22,9 +25,13 @@ def _split(text: str | None) -> list[str] | None:
 
 def sweep_command(
     spec_file: Annotated[Path | None, typer.Argument(help="optional TOML sweep file (SweepSpec fields)")] = None,
-    activation: Annotated[str | None, typer.Option("--activation", help="activation maxima, e.g. 1h,4h,8h")] = None,
-    portal: Annotated[str | None, typer.Option("--portal", help="portal sessions, e.g. 1h,8h")] = None,
-    permission_set: Annotated[str | None, typer.Option("--permission-set", help="permission sets, e.g. 1h,4h")] = None,
+    activation: Annotated[
+        str | None, typer.Option("--activation", help="PIM activation maximum(s), e.g. 1h,4h,8h")
+    ] = None,
+    portal: Annotated[str | None, typer.Option("--portal", help="access portal session(s), e.g. 1h,8h")] = None,
+    permission_set: Annotated[
+        str | None, typer.Option("--permission-set", help="permission-set session(s), e.g. 1h,4h")
+    ] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="entitlement modes, comma-separated")] = None,
     countermeasures: Annotated[
         str | None, typer.Option("--countermeasures", help="sets: none, all, or '+'-joined names, comma-separated")
@@ -33,7 +40,7 @@ def sweep_command(
         str | None, typer.Option("--arrivals", help="patterns: steady, busy, incident, poisson:R, burst:N:WITHIN:EVERY")
     ] = None,
     activations: Annotated[
-        int | None, typer.Option("--activations", help="activations per cell per replication")
+        int | None, typer.Option("--requests", help="activation requests per cell per replication")
     ] = None,
     replications: Annotated[int | None, typer.Option("--replications", help="Monte Carlo replications")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="base seed (per-cell seeds derive from it)")] = None,
@@ -57,11 +64,21 @@ def sweep_command(
     gantt_cell: Annotated[int | None, typer.Option("--gantt-cell", help="cell for the Gantt (default: worst)")] = None,
     heatmap_x: Annotated[str, typer.Option("--heatmap-x", help="heat-map x axis")] = "portal_session",
     heatmap_y: Annotated[str, typer.Option("--heatmap-y", help="heat-map y axis")] = "activation_max",
-    heatmap_facet: Annotated[str, typer.Option("--heatmap-facet", help="one panel per value")] = "entitlement_mode",
+    heatmap_facet: Annotated[str, typer.Option("--heatmap-facet", help="one panel per value")] = "countermeasures",
+    max_window: Annotated[
+        str | None, typer.Option("--max-window", help="limit: longest allowed window from activation start, e.g. 2h")
+    ] = None,
+    max_time_to_access: Annotated[
+        str | None, typer.Option("--max-time-to-access", help="limit: longest allowed request → access, e.g. 15m")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the summary (limits, counts, passing cells) as JSON")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Sweep settings × arrival patterns; write sweep.csv, sweep.json, heat maps, a Gantt and report.html."""
     from sim.executors import make_executor
+    from sim.limits import CheckError, Limits, parse_limit
     from sim.sweep import run_sweep
     from sim.sweep_spec import SweepError, load_sweep_file, make_spec
 
@@ -78,6 +95,13 @@ def sweep_command(
         "engine": engine,
     }
     try:
+        try:
+            limits = Limits(
+                max_window=parse_limit(max_window, "--max-window"),
+                max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access"),
+            )
+        except CheckError as exc:
+            raise SweepError(str(exc)) from None
         if spec_file is not None:
             spec = load_sweep_file(spec_file, **overrides)
         else:
@@ -112,7 +136,7 @@ def sweep_command(
     try:
         with bar:
             task = bar.add_task("cells", total=spec.n_cells)
-            result = run_sweep(spec, pool, progress=lambda k: bar.advance(task, k))
+            result = run_sweep(spec, pool, progress=lambda k: bar.advance(task, k), limits=limits)
     except SweepError as exc:
         typer.echo(f"jitbox sweep: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -125,9 +149,24 @@ def sweep_command(
         except SweepError as exc:
             typer.echo(f"jitbox sweep: {exc}", err=True)
             raise typer.Exit(2) from None
-    typer.echo(result.summary())
-    for path in paths:
-        typer.echo(f"wrote {path}")
+    if as_json:
+        import json
+
+        doc = {
+            "limits": result.limits_dict(),
+            "cells": len(result.cells),
+            "meets_limit_bound": [r["cell"] for r in result.passing()],
+            "meets_limit_sim": [r["cell"] for r in result.rows() if r.get("meets_limit_sim")],
+            "summary": result.summary().splitlines(),
+            "wrote": [str(p) for p in paths],
+        }
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        typer.echo(result.summary())
+        for path in paths:
+            typer.echo(f"wrote {path}")
+    if not limits.is_empty() and not result.passing():
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

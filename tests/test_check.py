@@ -232,12 +232,12 @@ def test_cli_advise_prints_a_ranked_table_and_json() -> None:
     assert result.exit_code == 0, result.output
     assert "combinations meet the target" in result.output and "remove_idc_membership" in result.output
     assert "ranked by: share of throttled requesters never provisioned" in result.output
-    result = runner.invoke(app, ["advise", "--max-window", "2h", "--portals", "1h,2h", "--json"])
+    result = runner.invoke(app, ["advise", "--max-window", "2h", "--portal", "1h,2h", "--json"])
     rows = json.loads(result.output)["rows"]
     assert rows and {r["portal_session"] for r in rows} <= {3600.0, 7200.0}
-    result = runner.invoke(app, ["advise", "--max-window", "30m", "--activations", "1h"])
+    result = runner.invoke(app, ["advise", "--max-window", "30m", "--activation", "1h"])
     assert result.exit_code == 1 and "no combination" in result.output
-    result = runner.invoke(app, ["advise", "--max-window", "30m", "--activations", "1h", "--json"])
+    result = runner.invoke(app, ["advise", "--max-window", "30m", "--activation", "1h", "--json"])
     assert result.exit_code == 1 and json.loads(result.output)["rows"] == []  # "no answer" is 1 in every form
 
 
@@ -287,8 +287,8 @@ def test_bound_and_check_warn_when_throttled_requesters_never_get_access(tmp_pat
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--max-window", "2h", "--portals", "1h,5 weeks"], "--portals:"),
-        (["--max-window", "2h", "--permission-sets", "13h"], "permission_set_session = 13h is outside"),
+        (["--max-window", "2h", "--portal", "1h,5 weeks"], "--portal:"),
+        (["--max-window", "2h", "--permission-set", "13h"], "permission_set_session = 13h is outside"),
         (["--max-window", "2h", "--mode", "always"], "--mode: 'always'"),
         (["--max-window", "2h", "--countermeasures", "none,pray"], "--countermeasures: 'pray'"),
         ([], "needs a target"),

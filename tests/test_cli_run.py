@@ -33,9 +33,9 @@ def test_run_by_name_prints_summary_timeline_and_windows() -> None:
 
 def test_run_writes_json_with_every_record_and_same_seed_same_bytes(tmp_path: Path) -> None:
     a, b, c = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "c.json"
-    assert runner.invoke(app, ["run", "incident-burst", "--json", str(a)]).exit_code == 0
-    assert runner.invoke(app, ["run", "incident-burst", "--json", str(b)]).exit_code == 0
-    assert runner.invoke(app, ["run", "incident-burst", "--seed", "99", "--json", str(c)]).exit_code == 0
+    assert runner.invoke(app, ["run", "incident-burst", "--out", str(a)]).exit_code == 0
+    assert runner.invoke(app, ["run", "incident-burst", "--out", str(b)]).exit_code == 0
+    assert runner.invoke(app, ["run", "incident-burst", "--seed", "99", "--out", str(c)]).exit_code == 0
     assert a.read_bytes() == b.read_bytes() != c.read_bytes()
     doc = json.loads(a.read_text())
     assert doc["scenario"] == "incident-burst" and len(doc["runs"]) == 2
@@ -47,7 +47,7 @@ def test_run_writes_json_with_every_record_and_same_seed_same_bytes(tmp_path: Pa
 
 
 def test_run_json_to_stdout_is_pure_json() -> None:
-    result = runner.invoke(app, ["run", "approval", "--json", "-", "--no-records"])
+    result = runner.invoke(app, ["run", "approval", "--json", "--no-records"])
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert "records" not in doc["runs"][0]
@@ -57,7 +57,7 @@ def test_run_json_to_stdout_is_pure_json() -> None:
 def test_run_by_path_and_timeline_for_a_chosen_activation(tmp_path: Path) -> None:
     f = tmp_path / "two.toml"
     f.write_text('name = "two"\n[population]\narrivals = [{ kind = "explicit", times = [0, 60] }]\n', encoding="utf-8")
-    result = runner.invoke(app, ["run", str(f), "--activation", "1"])
+    result = runner.invoke(app, ["run", str(f), "--timeline", "1"])
     assert result.exit_code == 0, result.output
     assert "timeline of activation #1" in result.output
 
@@ -70,10 +70,14 @@ def test_run_errors_name_the_problem_and_exit_2(tmp_path: Path) -> None:
     res = runner.invoke(app, ["run", str(bad)])
     assert res.exit_code == 2
     assert "portal_session = 91d" in res.output and "population.arrivals" in res.output
-    out_of_range = runner.invoke(app, ["run", "seed-blog", "--activation", "100000"])
-    assert out_of_range.exit_code == 2 and "--activation" in out_of_range.output
-    unwritable = runner.invoke(app, ["run", "seed-blog", "--json", str(tmp_path / "missing" / "x.json")])
-    assert unwritable.exit_code == 2 and "--json" in unwritable.output
+    out_of_range = runner.invoke(app, ["run", "seed-blog", "--timeline", "100000"])
+    assert out_of_range.exit_code == 2 and "--timeline" in out_of_range.output
+    # issue 11: the output path is checked before the run (no table printed, nothing simulated)
+    unwritable = runner.invoke(app, ["run", "seed-blog", "--out", str(tmp_path / "missing" / "x.json")])
+    assert unwritable.exit_code == 2 and "--out" in unwritable.output and "no directory" in unwritable.output
+    assert "jitbox simulation" not in unwritable.output
+    directory = runner.invoke(app, ["run", "seed-blog", "--out", str(tmp_path)])
+    assert directory.exit_code == 2 and "is a directory" in directory.output
 
 
 def test_demo_shows_the_seed_windows() -> None:

@@ -48,9 +48,10 @@ def result() -> SweepResult:
 @pytest.mark.parametrize("metric", list(HEATMAP_METRICS))
 def test_heatmap_panels_hold_the_metric_per_mode_as_the_max_over_other_axes(result: SweepResult, metric: str) -> None:
     rows = result.rows()
-    fig = heatmap_figure(rows, metric)
+    fig = heatmap_figure(rows, metric, facet="entitlement_mode")
     panels = [ax for ax in fig.axes if ax.images]
-    assert [ax.get_title() for ax in panels] == ["entitlement_mode = cached_1h", "entitlement_mode = signin_snapshot"]
+    assert [ax.get_title() for ax in panels] == ["entitlement mode: cached_1h", "entitlement mode: signin_snapshot"]
+    scale = 1.0 if metric == "sim_never_provisioned_share" else 3600
     for ax, mode in zip(panels, ["cached_1h", "signin_snapshot"], strict=True):
         data = np.asarray(ax.images[0].get_array())
         assert data.shape == (3, 3)
@@ -62,7 +63,7 @@ def test_heatmap_panels_hold_the_metric_per_mode_as_the_max_over_other_axes(resu
                     if r["entitlement_mode"] == mode and r["activation_max"] == act and r["portal_session"] == portal
                 ]
                 assert len(values) == 2  # countermeasures none / all, reduced by max
-                assert data[i, j] == pytest.approx(max(values) / 3600)
+                assert data[i, j] == pytest.approx(max(values) / scale)
         assert [t.get_text() for t in ax.get_xticklabels()] == ["15m", "1h", "8h"]
     assert HEATMAP_METRICS[metric] in fig.get_suptitle() and "countermeasures" in fig.get_suptitle()
 
@@ -70,7 +71,7 @@ def test_heatmap_panels_hold_the_metric_per_mode_as_the_max_over_other_axes(resu
 def test_worst_overhang_heatmap_grows_with_the_portal_session_under_signin_snapshot(result: SweepResult) -> None:
     _, _, matrix = heatmap_matrix(
         result.rows(),
-        "overhang_max",
+        "sim_overhang_max",
         "portal_session",
         "activation_max",
         {"entitlement_mode": "signin_snapshot", "countermeasures": "none"},
@@ -104,7 +105,7 @@ def test_gantt_with_approval_starts_the_window_after_the_approval_hop() -> None:
 
 
 def test_png_is_a_real_image_with_content(result: SweepResult) -> None:
-    data = png_bytes(heatmap_figure(result.rows(), "overhang_max"))
+    data = png_bytes(heatmap_figure(result.rows(), "bound_window"))
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = imread(io.BytesIO(data))
     assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 300
@@ -122,7 +123,7 @@ def test_html_report_is_self_contained_and_embeds_every_figure(result: SweepResu
     assert sorted(base64.b64decode(i) for i in images) == sorted(p.read_bytes() for p in paths if p.suffix == ".png")
     assert "http://" not in page and "https://" not in page
     assert "every cell within the closed-form bound" in page
-    assert page.count("<tr>") == 1 + len(result.rows())
+    assert page.count("<tr") - page.count("<tr><th class='t'>") == 1 + len(result.rows())  # header + every cell
     assert html_report(result, {"one": figures["gantt_cell_4"]}).count("data:image/png;base64,") == 1
 
 
@@ -138,15 +139,15 @@ def test_cli_heatmaps_on_chosen_axes(tmp_path: Path) -> None:
 
     args = ["sweep", "--activation", "1h", "--portal", "1h", "--permission-set", "1h,4h,12h"]
     args += ["--countermeasures", "none,deny_tokens_before_expiry", "--arrivals", "steady,incident"]
-    args += ["--activations", "60", "--executor", "serial", "--no-progress", "--out", str(tmp_path)]
+    args += ["--requests", "60", "--executor", "serial", "--no-progress", "--out", str(tmp_path)]
     args += ["--heatmap-x", "permission_set_session", "--heatmap-y", "countermeasures", "--heatmap-facet", "arrivals"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "sweep.json").read_text())["cells"]
-    fig = heatmap_figure(rows, "tta_p99", "permission_set_session", "countermeasures", "arrivals")
+    fig = heatmap_figure(rows, "sim_tta_p99", "permission_set_session", "countermeasures", "arrivals")
     titles = [ax.get_title() for ax in fig.axes if ax.images]
-    assert titles == ["arrivals = incident", "arrivals = steady"]
+    assert titles == ["arrivals: incident", "arrivals: steady"]
     panels = [ax for ax in fig.axes if ax.images]
     incident, steady = (np.asarray(ax.images[0].get_array()) for ax in panels)
     assert incident.shape == (2, 3) and np.all(incident > steady)  # bursts wait for the 40-min cycle [E-AWS]
-    assert (tmp_path / "heatmap_tta_p99.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "heatmap_sim_tta_p99.png").read_bytes()[:4] == b"\x89PNG"

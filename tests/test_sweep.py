@@ -74,7 +74,7 @@ def test_cli_sweep_runs_on_a_dask_scheduler_address(tmp_path: Path) -> None:
         address = cluster.scheduler_address
         assert address.startswith("tcp://127.0.0.1:")
         args = ["sweep", "--activation", "1h,8h", "--portal", "1h,8h", "--mode", "signin_snapshot,launch_check"]
-        args += ["--arrivals", "steady", "--activations", "120", "--replications", "2", "--seed", "5"]
+        args += ["--arrivals", "steady", "--requests", "120", "--replications", "2", "--seed", "5"]
         args += ["--executor", "dask", "--scheduler", address, "--out", str(tmp_path), "--no-figures", "--no-progress"]
         result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -91,7 +91,7 @@ def test_auto_runs_every_cell_on_the_numpy_path_and_agrees_with_engine_alone() -
         assert e["engine_runs"] == 2
         assert a["engine_runs"] == 0  # throttled bursts included: no cell needs the event engine
     incident = [r for r in auto.rows() if r["arrivals"] == "incident"]
-    assert all(r["throttled"] > 0 for r in incident)  # 30 in a minute: only 5 per 10 s take the fast path [E-AWS]
+    assert all(r["sim_throttled"] > 0 for r in incident)  # 30 in a minute: only 5 per 10 s take the fast path [E-AWS]
 
 
 def test_every_cell_stays_within_the_closed_form_bound() -> None:
@@ -101,16 +101,16 @@ def test_every_cell_stays_within_the_closed_form_bound() -> None:
         assert row["within_bound"]
         s = spec.cell_settings(row["cell"])
         assert row["bound_window"] == worst_case(s).effective_end
-        assert row["window_max"] <= row["bound_window"] + 1e-6
+        assert row["sim_window_max"] <= row["bound_window"] + 1e-6
 
 
 def test_replications_pool_activations_and_report_spread() -> None:
     spec = make_spec({**GRID, "replications": 3, "activations": 50})
     row = run_sweep(spec, SerialExecutor()).rows()[0]
     assert row["activations"] == 150
-    assert row["overhang_p99_sd"] is not None and row["tta_p99_sd"] is not None
+    assert row["sim_overhang_p99_sd"] is not None and row["sim_tta_p99_sd"] is not None
     single = run_sweep(make_spec({**GRID, "replications": 1}), SerialExecutor()).rows()[0]
-    assert single["overhang_p99_sd"] is None
+    assert single["sim_overhang_p99_sd"] is None
 
 
 def test_csv_and_json_hold_one_row_per_cell_with_every_metric(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_arrival_patterns() -> None:
         (["--executor", "cloud"], "--executor: 'cloud'"),
         (["--executor", "dask"], "needs --scheduler"),
         (["--engine", "quantum"], "engine"),
-        (["--activations", "0"], "activations"),
+        (["--requests", "0"], "activations"),
         (["--gantt-cell", "99"], "--gantt-cell: 99"),
         (["--heatmap-x", "colour"], "--heatmap-x: 'colour' is not a sweep axis"),
         (["--heatmap-y", "portal_session"], "three different axes"),
@@ -179,7 +179,7 @@ def test_cli_sweep_with_a_file_writes_results_and_figures(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     data = json.loads((out / "sweep.json").read_text())
     assert data["spec"]["entitlement_mode"] == ["launch_check"] and data["spec"]["base"]["cycle_processing"] == "30s"
-    assert {p.name for p in out.iterdir()} >= {"sweep.csv", "report.html", "heatmap_overhang_max.png"}
+    assert {p.name for p in out.iterdir()} >= {"sweep.csv", "report.html", "heatmap_bound_window.png"}
     assert any(p.name.startswith("gantt_cell_") for p in out.iterdir())
 
 
