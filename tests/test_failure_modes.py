@@ -209,9 +209,10 @@ def test_check_with_failed_removals_names_the_failure_mode_that_breaks_the_limit
 
 
 def test_advise_with_failed_removals_drops_combinations_that_only_hold_without_failures() -> None:
-    base = _cli("advise", "--max-window", "4h", "--json", "--portals", "1h", "--activations", "1h")
+    # issue 11 renamed advise's grid flags to --portal/--activation and put the rows under "rows"
+    base = _cli("advise", "--max-window", "4h", "--json", "--portal", "1h", "--activation", "1h")
     degraded = _cli(
-        "advise", "--max-window", "4h", "--json", "--portals", "1h", "--activations", "1h", "--failed-removals", "2"
+        "advise", "--max-window", "4h", "--json", "--portal", "1h", "--activation", "1h", "--failed-removals", "2"
     )
     assert base.returncode == 0 and degraded.returncode == 0, degraded.stderr
-    assert len(json.loads(degraded.stdout)) < len(json.loads(base.stdout))
+    assert len(json.loads(degraded.stdout)["rows"]) < len(json.loads(base.stdout)["rows"])
