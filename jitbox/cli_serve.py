@@ -70,29 +70,69 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
-    from jitbox.serve import ServeError, start_sandbox
     from scim_server.app import ScimOptions
-    from sim.clock import ClockError, clock_from_spec
-    from sim.limits import CheckError, load_check_file
 
+    _check_flags(port, entra_port, put_user_status, rate_limit, config_out)
+    the_world, settings, the_clock = _load_inputs(world, entra_world, settings_file, clock)
+    options = ScimOptions(
+        rate_limit_rps=rate_limit,
+        string_booleans=string_booleans,
+        put_user_status=put_user_status,
+        replace_empty_members_quirk=replace_empty_members_quirk,
+    )
+    sandbox = _start(
+        the_clock,
+        host=host,
+        scim_port=port,
+        state_path=state,
+        seed=seed,
+        token=token,
+        scim_options=options,
+        options={"entra_port": entra_port, "seed": seed},
+        settings=settings,
+        world=the_world,
+    )
+    with sandbox:
+        cfg = sandbox.config()
+        _print_config(cfg)
+        if config_out is not None:
+            _write_atomically(config_out, json.dumps(cfg, indent=2) + "\n")
+            typer.echo(f"config written to {config_out}")
+        typer.echo("Ctrl-C to stop.")
+        _wait_for_signal()
+    typer.echo("stopped.")
+
+
+def _check_flags(port: int, entra_port: int, put_user_status: int, rate_limit: float, config_out: Path | None) -> None:
+    """Exit 2 with a message naming the flag when a plain flag value is unusable."""
     if not 0 <= port <= 65535:
         _fail(f"--port {port}: must be 0-65535 (0 picks a free port)")
     if not 0 <= entra_port <= 65535:
         _fail(f"--entra-port {entra_port}: must be 0-65535 (0 picks a free port)")
-    if entra_world is not None and not entra_world.is_file():
-        _fail(f"--entra-world {entra_world}: no such file")
-    if world is not None and entra_world is not None:
-        _fail("--world and --entra-world: give one (--entra-world is the old name of --world)")
-    from jitbox.world import WorldError, load_world
-
-    try:
-        the_world = load_world(world if world is not None else entra_world)
-    except WorldError as exc:
-        _fail(f"--world: {exc}")
     if put_user_status not in (200, 201):
         _fail(f"--put-user-status {put_user_status}: must be 200 or 201")
     if not math.isfinite(rate_limit) or rate_limit < 0:
         _fail(f"--rate-limit {rate_limit}: must be a finite number >= 0 (0 disables the limit)")
+    if config_out is not None and config_out.parent and not config_out.parent.exists():
+        _fail(f"--config-out {config_out}: directory {config_out.parent} does not exist")
+
+
+def _load_inputs(
+    world: str | None, entra_world: Path | None, settings_file: Path | None, clock: str
+) -> tuple[Any, Any, Any]:
+    """Return ``(world, settings or None, clock)`` read from the flags; exit 2 naming the flag when one is bad."""
+    from jitbox.world import WorldError, load_world
+    from sim.clock import ClockError, clock_from_spec
+    from sim.limits import CheckError, load_check_file
+
+    if entra_world is not None and not entra_world.is_file():
+        _fail(f"--entra-world {entra_world}: no such file")
+    if world is not None and entra_world is not None:
+        _fail("--world and --entra-world: give one (--entra-world is the old name of --world)")
+    try:
+        the_world = load_world(world if world is not None else entra_world)
+    except WorldError as exc:
+        _fail(f"--world: {exc}")
     settings = None
     if settings_file is not None:
         try:
@@ -103,43 +143,24 @@ def serve(
         the_clock = clock_from_spec(clock)
     except ClockError as exc:
         _fail(str(exc))
-    if config_out is not None and config_out.parent and not config_out.parent.exists():
-        _fail(f"--config-out {config_out}: directory {config_out.parent} does not exist")
+    return the_world, settings, the_clock
+
+
+def _start(the_clock: Any, **kwargs: Any) -> Any:
+    """Start the sandbox (:func:`jitbox.serve.start_sandbox`); exit 2 with the flag to change when it cannot start."""
+    from jitbox.serve import ServeError, start_sandbox
+    from jitbox.world import WorldError
+
     try:
-        sandbox = start_sandbox(
-            the_clock,
-            host=host,
-            scim_port=port,
-            state_path=state,
-            seed=seed,
-            token=token,
-            scim_options=ScimOptions(
-                rate_limit_rps=rate_limit,
-                string_booleans=string_booleans,
-                put_user_status=put_user_status,
-                replace_empty_members_quirk=replace_empty_members_quirk,
-            ),
-            options={"entra_port": entra_port, "seed": seed},
-            settings=settings,
-            world=the_world,
-        )
+        return start_sandbox(the_clock, **kwargs)
     except ServeError as exc:
         _fail(f"--host/--port/--entra-port: {exc} (--port 0 --entra-port 0 pick free ports)")
     except WorldError as exc:
         _fail(f"--world: {exc}")
     except sqlite3.Error as exc:
-        _fail(f"--state {state}: not a usable SQLite state file ({exc})")
+        _fail(f"--state {kwargs.get('state_path')}: not a usable SQLite state file ({exc})")
     except Exception as exc:  # anything else the user can act on, without a traceback
         _fail(f"could not start: {type(exc).__name__}: {exc}")
-    with sandbox:
-        cfg = sandbox.config()
-        _print_config(cfg)
-        if config_out is not None:
-            _write_atomically(config_out, json.dumps(cfg, indent=2) + "\n")
-            typer.echo(f"config written to {config_out}")
-        typer.echo("Ctrl-C to stop.")
-        _wait_for_signal()
-    typer.echo("stopped.")
 
 
 _SHOWN = ("clock", "now", "world", "world_file", "scim_url", "scim_token", "scim_sandbox_url", "tenant_id")

@@ -239,8 +239,6 @@ def _play(c: _Calls, sb: RunningSandbox, clock: ManualClock, demo: SandboxDemo) 
     status = c._ok("provisioning status", c.http.get(str(c.cfg["graph_sandbox_url"]) + "provisioning"))
     job = next(iter(status.values()))
     decision = job["fastPath"][-1]
-    entra_add = float(decision["at"])
-    intended_end = t0 + s.activation_max
 
     c.advance(59 * 60)  # 0:59
     token = c.sandbox_aws("signin", {"user_name": "rich.roe@jitbox.example"}, "portal sign-in")["accessToken"]
@@ -279,7 +277,22 @@ def _play(c: _Calls, sb: RunningSandbox, clock: ManualClock, demo: SandboxDemo) 
     if allowed:
         demo.row(demo.credentials_expire, "role session ends", "launch + 1h; 8h 58m after the intended end")
     demo.rows.sort(key=lambda r: r[0])
+    _check_against_rules(demo, job, decision, t0, (idc_add, idc_remove), allowed)
 
+
+def _check_against_rules(
+    demo: SandboxDemo,
+    job: dict[str, Any],
+    decision: dict[str, Any],
+    t0: float,
+    observed: tuple[float, float],
+    allowed: bool,
+) -> None:
+    """Append to ``demo.checks`` what the simulator's rules say for the same inputs next to what the sandbox did."""
+    s = demo.settings
+    idc_add, idc_remove = observed
+    entra_add = float(decision["at"])
+    intended_end = t0 + s.activation_max
     # The simulator's rules on the same inputs: the Entra times and the fast-path latency the fake drew.
     entra_remove = intended_end  # the Entra fake removes the membership at expiry
     # The provisioning job's cycles start at its origin (the initial cycle), so on the Unix axis the phase is
