@@ -9,8 +9,9 @@ or field, before anything runs).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -77,10 +78,7 @@ def sweep_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")] = True,
 ) -> None:
     """Sweep settings × arrival patterns; write sweep.csv, sweep.json, heat maps, a Gantt and report.html."""
-    from sim.executors import make_executor
-    from sim.limits import CheckError, Limits, parse_limit
-    from sim.sweep import run_sweep
-    from sim.sweep_spec import SweepError, load_sweep_file, make_spec
+    from sim.sweep_spec import SweepError
 
     overrides: dict[str, Any] = {
         "activation_max": _split(activation),
@@ -94,11 +92,47 @@ def sweep_command(
         "seed": seed,
         "engine": engine,
     }
+    heatmap = (heatmap_x, heatmap_y, heatmap_facet) if figures else None
+    spec, limits, pool = _prepare(
+        spec_file, overrides, failed_removals, (max_window, max_time_to_access), (executor, workers, scheduler)
+    )
+    _check_outputs(spec, out, heatmap, gantt_cell)
+    result = _run(spec, pool, limits, progress)
+    paths = result.write(out)
+    if heatmap is not None:
+        from sim.figures import write_figures
+
+        try:
+            paths += write_figures(result, out, gantt_cell, *heatmap)
+        except SweepError as exc:
+            _fail(exc)
+    _report(result, paths, as_json)
+    if not limits.is_empty() and not result.passing():
+        raise typer.Exit(1)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    typer.echo(f"jitbox sweep: {exc}", err=True)
+    raise typer.Exit(2) from None
+
+
+def _prepare(
+    spec_file: Path | None,
+    overrides: dict[str, Any],
+    failed_removals: int | None,
+    limit_flags: tuple[str | None, str | None],
+    executor: tuple[str, int | None, str | None],
+) -> tuple[Any, Any, Any]:
+    """Return ``(spec, limits, executor)`` from the flags; exit 2 naming the flag or field when one is bad."""
+    from sim.executors import make_executor
+    from sim.limits import CheckError, Limits, parse_limit
+    from sim.sweep_spec import SweepError, load_sweep_file, make_spec
+
     try:
         try:
             limits = Limits(
-                max_window=parse_limit(max_window, "--max-window"),
-                max_time_to_access=parse_limit(max_time_to_access, "--max-time-to-access"),
+                max_window=parse_limit(limit_flags[0], "--max-window"),
+                max_time_to_access=parse_limit(limit_flags[1], "--max-time-to-access"),
             )
         except CheckError as exc:
             raise SweepError(str(exc)) from None
@@ -108,50 +142,57 @@ def sweep_command(
             spec = make_spec({k: v for k, v in overrides.items() if v is not None}, where="flags")
         if failed_removals is not None:
             spec = spec.model_copy(update={"base": {**spec.base, "failed_removals": failed_removals}})
-        pool = make_executor(executor, workers, scheduler)
-        if figures:
+        pool = make_executor(*executor)
+    except SweepError as exc:
+        _fail(exc)
+    return spec, limits, pool
+
+
+def _check_outputs(spec: Any, out: Path, heatmap: tuple[str, str, str] | None, gantt_cell: int | None) -> None:
+    """Check the figure flags and create the output directory before the run; exit 2 naming the flag."""
+    from sim.sweep_spec import SweepError
+
+    try:
+        if heatmap is not None:
             from sim.figures import check_heatmap_axes
 
-            check_heatmap_axes(heatmap_x, heatmap_y, heatmap_facet)
+            check_heatmap_axes(*heatmap)
         if gantt_cell is not None and not 0 <= gantt_cell < spec.n_cells:
             raise SweepError(f"--gantt-cell: {gantt_cell} is not a cell of this sweep (0 – {spec.n_cells - 1})")
     except SweepError as exc:
-        typer.echo(f"jitbox sweep: {exc}", err=True)
+        _fail(exc)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        typer.echo(f"jitbox sweep: --out: cannot create {out} ({exc.strerror or exc})", err=True)
         raise typer.Exit(2) from None
-    console = Console(stderr=True)
+
+
+def _run(spec: Any, pool: Any, limits: Any, progress: bool) -> Any:
+    """Run the sweep with a progress bar on stderr; exit 2 on a bad cell setting."""
+    from sim.sweep import run_sweep
+    from sim.sweep_spec import SweepError
+
     bar = Progress(
         TextColumn("sweep"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=Console(stderr=True),
         disable=not progress,
     )
     try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        typer.echo(f"jitbox sweep: --out: cannot create {out} ({exc.strerror or exc})", err=True)
-        raise typer.Exit(2) from None
-    try:
         with bar:
             task = bar.add_task("cells", total=spec.n_cells)
-            result = run_sweep(spec, pool, progress=lambda k: bar.advance(task, k), limits=limits)
+            return run_sweep(spec, pool, progress=lambda k: bar.advance(task, k), limits=limits)
     except SweepError as exc:
-        typer.echo(f"jitbox sweep: {exc}", err=True)
-        raise typer.Exit(2) from None
-    paths = result.write(out)
-    if figures:
-        from sim.figures import write_figures
+        _fail(exc)
 
-        try:
-            paths += write_figures(result, out, gantt_cell, heatmap_x, heatmap_y, heatmap_facet)
-        except SweepError as exc:
-            typer.echo(f"jitbox sweep: {exc}", err=True)
-            raise typer.Exit(2) from None
+
+def _report(result: Any, paths: list[Path], as_json: bool) -> None:
+    """Print the summary (or, with ``--json``, the limits, counts and passing cells) and the files written."""
     if as_json:
-        import json
-
         doc = {
             "limits": result.limits_dict(),
             "cells": len(result.cells),
@@ -161,12 +202,10 @@ def sweep_command(
             "wrote": [str(p) for p in paths],
         }
         typer.echo(json.dumps(doc, indent=2))
-    else:
-        typer.echo(result.summary())
-        for path in paths:
-            typer.echo(f"wrote {path}")
-    if not limits.is_empty() and not result.passing():
-        raise typer.Exit(1)
+        return
+    typer.echo(result.summary())
+    for path in paths:
+        typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
