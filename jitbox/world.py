@@ -14,13 +14,11 @@ provisions. :func:`world_files` lists the worlds shipped with jitbox; ``load_wor
 
 from __future__ import annotations
 
-import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pim_fake.world import WorldError, check_world
+from pim_fake.world import WorldError, check_world, read_world_file
 from scim_server.aws.world import AccessWorldError, check_access_spec
 
 __all__ = ["WORLDS_DIR", "World", "WorldError", "load_world", "world_files"]
@@ -59,20 +57,6 @@ def world_files() -> list[Path]:
     return sorted(WORLDS_DIR.glob("*.toml"))
 
 
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorldError(f"world file {str(path)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise WorldError(f"world file {str(path)!r}: not a UTF-8 text file") from None
-    try:
-        return tomllib.loads(text) if path.suffix.lower() != ".json" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
-        raise WorldError(f"world file {str(path)!r} is not valid {kind}: {exc}") from None
-
-
 def _find(path_or_name: str | Path) -> Path:
     given = Path(path_or_name)
     if given.is_file():
@@ -91,7 +75,7 @@ def load_world(path_or_name: str | Path | None = None) -> World:
     Raises :class:`pim_fake.world.WorldError` whose message names the file and the bad field.
     """
     path = _find("seed" if path_or_name is None else path_or_name)
-    data = _read(path)
+    data = read_world_file(path)
     source = f"world file {str(path)!r}"
     if not isinstance(data, dict):
         raise WorldError(f"{source}: the top level must be a table/object")

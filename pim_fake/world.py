@@ -99,22 +99,27 @@ class WorldError(ValueError):
     """A world file that cannot be read or refers to unknown names; the message names the field."""
 
 
+def read_world_file(path: Path) -> Any:
+    """Return the parsed ``.json`` (JSON) or other (TOML) world file; :class:`WorldError` naming the file if unusable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise WorldError(f"world file {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise WorldError(f"world file {str(path)!r}: not a UTF-8 text file") from None
+    is_json = path.suffix.lower() == ".json"
+    try:
+        return json.loads(text) if is_json else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise WorldError(f"world file {str(path)!r} is not valid {'JSON' if is_json else 'TOML'}: {exc}") from None
+
+
 def load_world(path: str | Path | None) -> dict[str, Any]:
     """Return the world mapping from a ``.toml``/``.json`` file, or :data:`DEFAULT_WORLD` when ``path`` is None."""
     if path is None:
         return DEFAULT_WORLD
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WorldError(f"world file {str(p)!r}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise WorldError(f"world file {str(p)!r}: not a UTF-8 text file") from None
-    try:
-        data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise WorldError(f"world file {str(p)!r} is not valid {p.suffix.lstrip('.') or 'JSON'}: {exc}") from None
-    return check_world(data, f"world file {str(p)!r}")
+    return check_world(read_world_file(p), f"world file {str(p)!r}")
 
 
 def check_world(data: Any, source: str = "world") -> dict[str, Any]:
