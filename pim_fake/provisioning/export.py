@@ -64,7 +64,8 @@ class Exporter:
             return 0
         display = src.display if src else uid
         change = Change("User", uid, display, cycle_id)
-        try:
+
+        def export() -> None:
             if src is None:
                 assert known is not None
                 change.action = "disable"
@@ -75,17 +76,26 @@ class Exporter:
                 if src.id not in self.users:
                     _check_mandatory(change, src)
                 self._ensure_user(change, src, legacy)
+
+        return self._settle(("user", uid), change, export)
+
+    def _settle(self, key: tuple[str, str], change: Change, export: Callable[[], None]) -> int:
+        """Run ``export`` for one object and record its outcome; return 1 when SCIM calls were sent and all
+        succeeded, else 0. A SCIM failure goes to the retry/escrow rules; a bug of ours is logged and retried at the
+        next cycle, so it never stops the cycle."""
+        try:
+            export()
         except ScimFailure as f:
-            self.touched.add(("user", uid))
-            self.failed(("user", uid), change, f)
+            self.touched.add(key)
+            self.failed(key, change, f)
             return 0
         except Exception as exc:  # a bug of ours must not stop the cycle: log it, retry at the next one
-            self.failed(("user", uid), change, internal_failure(exc))
+            self.failed(key, change, internal_failure(exc))
             return 0
         if not change.steps:
             return 0
-        self.touched.add(("user", uid))
-        self.succeeded(("user", uid), change)
+        self.touched.add(key)
+        self.succeeded(key, change)
         return 1
 
     def _ensure_user(self, change: Change, src: SourceUser, legacy: bool) -> None:
@@ -122,37 +132,29 @@ class Exporter:
         if src is None and known is None:
             return 0
         change = Change("Group", gid, src[0] if src else gid, cycle_id)
-        try:
-            if src is not None and known is None:
-                known = self._ensure_group(change, gid, src[0])
-            assert known is not None
-            change.target_id = known.scim_id
+
+        def export() -> None:
+            target = known
+            if target is None:
+                assert src is not None  # a group in neither the source nor the cache returned above
+                target = self._ensure_group(change, gid, src[0])
+            change.target_id = target.scim_id
             desired = {m for m in (src[1] if src else ()) if m in self.users}
             if src is not None and len(desired) < len(set(src[1])):
                 self.stale_groups.add(gid)
             else:
                 self.stale_groups.discard(gid)
-            adds = sorted(desired - known.members)
-            removes = sorted(known.members - desired)
+            adds = sorted(desired - target.members)
+            removes = sorted(target.members - desired)
             if only_add is not None:
                 chosen = {only_add} if isinstance(only_add, str) else set(only_add)
                 adds = [m for m in adds if m in chosen]
                 removes = []
             if adds or removes:
                 change.action = "update" if change.action == "other" else change.action
-            self.scim.patch_members(change, known, self.users, adds, removes, legacy)
-        except ScimFailure as f:
-            self.touched.add(("group", gid))
-            self.failed(("group", gid), change, f)
-            return 0
-        except Exception as exc:  # a bug of ours must not stop the cycle: log it, retry at the next one
-            self.failed(("group", gid), change, internal_failure(exc))
-            return 0
-        if not change.steps:
-            return 0
-        self.touched.add(("group", gid))
-        self.succeeded(("group", gid), change)
-        return 1
+            self.scim.patch_members(change, target, self.users, adds, removes, legacy)
+
+        return self._settle(("group", gid), change, export)
 
     def _ensure_group(self, change: Change, gid: str, name: str) -> TargetGroup:
         """Match or create (empty) the group and return it, now in the target cache."""
