@@ -28,7 +28,7 @@ from sim.bounds import time_to_access
 from sim.check import check
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.limits import CheckError, Limits, load_check_file, parse_access_path, parse_limit
-from sim.settings import COUNTERMEASURES, EntitlementMode, Settings
+from sim.settings import EntitlementMode, Settings
 
 __all__ = ["parse_duration_list", "register", "with_failed_removals"]
 
@@ -90,19 +90,15 @@ def _modes(text: str | None) -> list[EntitlementMode]:
 
 
 def _countermeasure_sets(text: str | None) -> list[tuple[str, ...]] | None:
+    """Parse ``--countermeasures``: comma-separated sets, each ``none``, ``all`` or a '+'-joined set of names."""
     if text is None:
         return None
-    sets: list[tuple[str, ...]] = []
-    for part in text.split(","):
-        names = tuple(n for n in part.strip().split("+") if n and n != "none")
-        for name in names:
-            if name not in COUNTERMEASURES:
-                raise CheckError(
-                    f"--countermeasures: {name!r} is not a countermeasure; use none or a '+'-joined set of "
-                    f"{', '.join(COUNTERMEASURES)}"
-                )
-        sets.append(names)
-    return sets
+    from sim.sweep_spec import countermeasure_set
+
+    try:
+        return [countermeasure_set(part.strip()) for part in text.split(",")]
+    except ValueError as exc:
+        raise CheckError(f"--countermeasures: {exc}") from None
 
 
 def check_command(
@@ -227,7 +223,10 @@ def advise_command(
     ] = None,
     countermeasures: Annotated[
         str | None,
-        typer.Option("--countermeasures", help="sets to try, e.g. none,end_portal_sessions+deny_tokens_before_expiry"),
+        typer.Option(
+            "--countermeasures",
+            help="sets to try: none, all, or '+'-joined names, comma-separated (e.g. none,end_portal_sessions+deny_tokens_before_expiry)",
+        ),
     ] = None,
     robust: Annotated[
         bool, typer.Option("--robust", help="require the target under every entitlement mode (or every --mode)")

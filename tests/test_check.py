@@ -17,7 +17,7 @@ from sim.bounds import AccessPath, time_to_access, worst_case
 from sim.check import check
 from sim.durations import parse_duration
 from sim.limits import CheckError, Limits, load_check_file
-from sim.settings import EntitlementMode, Settings, load_settings
+from sim.settings import COUNTERMEASURES, EntitlementMode, Settings, load_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SEED = {"activation_max": "1h", "portal_session": "8h", "permission_set_session": "1h"}
@@ -329,3 +329,13 @@ def test_cli_check_writes_the_worst_case_gantt(tmp_path: Path) -> None:
         app, ["check", str(EXAMPLES / "settings-example.toml"), "--gantt", str(tmp_path / "x" / "g.png")]
     )
     assert result.exit_code == 2 and "--gantt: cannot write" in result.output
+
+
+def test_cli_advise_countermeasures_takes_all_like_sweep() -> None:
+    # one parser for --countermeasures in advise and sweep: "all" is every countermeasure at once
+    result = runner.invoke(app, ["advise", "--max-window", "2h", "--countermeasures", "all", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)["rows"]
+    assert rows and all(set(r["countermeasures"]) == set(COUNTERMEASURES) for r in rows)
+    result = runner.invoke(app, ["advise", "--max-window", "2h", "--countermeasures", "none,bogus"])
+    assert result.exit_code != 0 and "--countermeasures" in result.output and "'bogus'" in result.output
