@@ -5,10 +5,10 @@ activation request, and a provisioning-cycle process wakes every cycle; users wa
 step of their timeline (approver, Entra add, Identity Center add, sign-in, each launch, removal). It shares the draws
 (:meth:`sim.population.Population.sample`) and the session rules of :mod:`sim.rules` with the engine, but models
 provisioning (cycles, fast path, cancellation, removal) with events instead of closed forms, so it is an independent
-oracle for that part: its columns equal :func:`sim.engine.simulate`'s (``tests/test_engine_oracle.py``).
+oracle for that part: its columns equal :func:`sim.engine.simulate_events`'s (``tests/test_engine_oracle.py``).
 
 ``python -m bench sim`` prints activations/second on one throttled Poisson population for the simulator as users call
-it (:func:`sim.vector.simulate_auto`: the numpy path, throttled bursts included), for the event engine alone and for
+it (:func:`sim.run.simulate`, ``engine="auto"``: the numpy path, throttled bursts included), for the event engine alone and for
 SimPy, with the ratios to SimPy first, then times 1,000,000 activations in the simulator.
 """
 
@@ -25,10 +25,10 @@ import numpy as np
 import simpy
 
 from sim import rules
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import Population
+from sim.run import simulate
 from sim.settings import APPROVAL_TIMEOUT, MIN_ACTIVE_BEFORE_DEACTIVATE, Settings, load_settings
-from sim.vector import simulate_auto
 
 NAN = math.nan
 
@@ -57,7 +57,7 @@ def _delay_to(env: simpy.Environment, t: float) -> float:
 
 
 def simpy_simulate(s: Settings, population: Population, seed: int = 0) -> dict[str, np.ndarray]:
-    """Return the per-activation columns of :func:`sim.engine.simulate` computed by a SimPy model.
+    """Return the per-activation columns of :func:`sim.engine.simulate_events` computed by a SimPy model.
 
     Written the SimPy way, one process per activation plus a provisioning-cycle process; it shares only the draws
     and the session rules with the engine. Provisioning is modelled with events rather than closed forms:
@@ -292,12 +292,12 @@ def main() -> None:
     big_n = int(os.environ.get("JITBOX_BENCH_N", "1000000"))
     pop = bench_population(peer_n)
     s = BENCH_SETTINGS
-    simulate(s, bench_population(1000), 0)  # warm up imports and caches
-    simulate_auto(s, bench_population(1000), 0)
-    dt_a, rate_a = _rate(lambda: simulate_auto(s, pop, 1), peer_n)
-    dt_e, rate_e = _rate(lambda: simulate(s, pop, 1), peer_n)
+    simulate_events(s, bench_population(1000), 0)  # warm up imports and caches
+    simulate(s, bench_population(1000), 0)
+    dt_a, rate_a = _rate(lambda: simulate(s, pop, 1), peer_n)
+    dt_e, rate_e = _rate(lambda: simulate_events(s, pop, 1), peer_n)
     dt_p, rate_p = _rate(lambda: simpy_simulate(s, pop, 1), peer_n)
-    path = simulate_auto(s, bench_population(peer_n), 1)[1]
+    path = simulate(s, bench_population(peer_n), 1).engine
     print(f"population: {peer_n:,} Poisson requests at 3,000/h (throttled); PIM 1h, portal 8h, permission set 1h")
     print(
         f"  simulator {rate_a / rate_p:7.1f}x SimPy (target >= 50x): {rate_a:12,.0f} activations/s ({dt_a:.2f} s, {path})"
@@ -306,7 +306,8 @@ def main() -> None:
     print(f"  SimPy                 {rate_p:12,.0f} activations/s ({dt_p:.2f} s)")
     big = bench_population(big_n)
     t0, c0 = time.perf_counter(), time.process_time()
-    result, path = simulate_auto(s, big, 2)
+    result = simulate(s, big, 2)
+    path = result.engine
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     c = result.aggregates()["counts"]
     print(

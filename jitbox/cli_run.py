@@ -1,9 +1,10 @@
 """``jitbox run``, ``jitbox demo`` and ``jitbox scenarios``: run scenario files in the simulator.
 
-- ``jitbox run SCENARIO [--seed N] [--json] [--out FILE] [--timeline I] [--no-records]`` — SCENARIO is a path or a
-  name from ``scenarios/``; prints the summary table, one activation's timeline and the windows; ``--json`` prints
-  every per-activation record and the aggregates instead (as ``--json`` does in every command), ``--out FILE``
-  writes them to FILE (checked before the run).
+- ``jitbox run SCENARIO [--seed N] [--json] [--out FILE] [--timeline I] [--no-records] [--engine E]`` — SCENARIO is
+  a path or a name from ``scenarios/``; prints the summary table, one activation's timeline and the windows;
+  ``--json`` prints every per-activation record and the aggregates instead (as ``--json`` does in every command),
+  ``--out FILE`` writes them to FILE (checked before the run); ``--engine`` is :func:`sim.run.simulate`'s
+  (``auto``: the numpy path; ``engine``: the event engine, the reference; same results).
 - ``jitbox demo`` — runs ``seed-blog`` in the simulator and prints the same, then replays the walkthrough live
   over HTTP on an in-process sandbox (:mod:`jitbox.demo`) and checks it against the simulator's rules.
 - ``jitbox scenarios`` — lists the scenarios found, with their descriptions.
@@ -51,10 +52,17 @@ def run(
         int | None, typer.Option("--timeline", min=0, help="index of the activation whose timeline is shown")
     ] = None,
     records: Annotated[bool, typer.Option(help="include every per-activation record in the JSON")] = True,
+    engine: Annotated[
+        str, typer.Option("--engine", help="auto (default: the numpy path), vector, or engine (the event engine)")
+    ] = "auto",
 ) -> None:
     """Run a scenario: summary table, one activation's timeline, the windows; optionally JSON."""
     from sim.report import render_run, runs_json
+    from sim.run import ENGINES
     from sim.scenario import ScenarioError, load_scenario, run_scenario
+
+    if engine not in ENGINES:
+        raise _fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
 
     try:
         sc = load_scenario(scenario)
@@ -62,7 +70,7 @@ def run(
         raise _fail(str(exc)) from None
     if out is not None:
         _check_writable(out, "--out")
-    results = run_scenario(sc, seed)
+    results = run_scenario(sc, seed, engine)
     if activation is not None and activation >= results[0].n:
         raise _fail(f"--timeline {activation}: the scenario has {results[0].n} activation requests (0-based)")
     used_seed = sc.seed if seed is None else seed

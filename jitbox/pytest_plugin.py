@@ -4,8 +4,9 @@ Fixtures for users' CI:
 
 - ``jitbox_clock`` — a fresh :class:`sim.clock.ManualClock` at the default epoch; advance it instead of sleeping.
 - ``jitbox_settings`` — the documented default :class:`sim.settings.Settings` (immutable; session-scoped).
-- ``jitbox_simulate`` — ``jitbox_simulate(settings, population, seed=0) -> RunResult``; fails the test if the run
-  exceeds its closed-form bound (:func:`sim.bounds.worst_case`).
+- ``jitbox_simulate`` — ``jitbox_simulate(settings, population, seed=0, engine="auto") -> RunResult``
+  (:func:`sim.run.simulate`: the numpy path; ``engine="engine"`` forces the event engine); fails the test if the
+  run exceeds its closed-form bound (:func:`sim.bounds.worst_case`).
 - ``jitbox_run`` — ``jitbox_run("seed-blog" | path, seed=None) -> dict[label, RunResult]`` runs a scenario file (base
   run under ``"base"``, variants under their names), with the same bound check.
 
@@ -35,9 +36,9 @@ if TYPE_CHECKING:  # the web stack loads only when a test asks for a sandbox
 from sim.clock import ManualClock
 from sim.population import Population
 from sim.results import RunResult
+from sim.run import simulate
 from sim.scenario import load_scenario, run_scenario
 from sim.settings import Settings
-from sim.vector import simulate_auto
 
 
 @pytest.fixture
@@ -61,10 +62,11 @@ def _checked(result: RunResult) -> RunResult:
 
 @pytest.fixture(scope="session")
 def jitbox_simulate() -> Callable[..., RunResult]:
-    """Return ``simulate(settings, population, seed=0) -> RunResult`` that also checks the closed-form bound."""
+    """Return ``simulate(settings, population, seed=0, engine="auto") -> RunResult`` (:func:`sim.run.simulate`)
+    that also checks the closed-form bound."""
 
-    def run(settings: Settings, population: Population, seed: int = 0) -> RunResult:
-        return _checked(simulate_auto(settings, population, seed)[0])
+    def run(settings: Settings, population: Population, seed: int = 0, engine: str = "auto") -> RunResult:
+        return _checked(simulate(settings, population, seed, engine=engine))
 
     return run
 

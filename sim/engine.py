@@ -1,9 +1,11 @@
 """The event engine: the population simulator, run on the event kernel (:class:`sim.kernel.Kernel`).
 
-Public API (stable; ``sim.vector``, sweeps, reports and the CLI build on it):
+The readable reference and the oracle of the numpy path (:mod:`sim.vector`, held equal column for column by
+``tests/test_vector.py``). Users call :func:`sim.run.simulate`, which runs the numpy path unless told
+``engine="engine"``.
 
-- :func:`simulate` ``(settings, population, seed) -> RunResult`` — run one population under one settings
-  combination.
+- :func:`simulate_events` ``(settings, population, seed) -> RunResult`` — run one population under one settings
+  combination on the event engine.
 - :class:`sim.results.RunResult` — per-activation columns (numpy arrays, one entry per activation request, see
   :data:`sim.results.COLUMNS`), :meth:`~sim.results.RunResult.records`, :meth:`~sim.results.RunResult.aggregates`,
   :meth:`~sim.results.RunResult.to_json`.
@@ -49,7 +51,7 @@ from sim.population import Population, Samples
 from sim.results import RunResult, finish_columns
 from sim.settings import APPROVAL_TIMEOUT, MIN_ACTIVE_BEFORE_DEACTIVATE, Settings
 
-__all__ = ["simulate"]
+__all__ = ["simulate_events"]
 
 NAN = math.nan
 
@@ -138,8 +140,8 @@ class _Outputs:
         return finish_columns(cols)
 
 
-def simulate(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
-    """Run ``population`` under ``settings`` with random draws from ``numpy.random.default_rng(seed)``.
+def simulate_events(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
+    """Run ``population`` under ``settings`` on the event engine with random draws from ``numpy.random.default_rng(seed)``.
 
     Returns a :class:`sim.results.RunResult` whose columns follow :data:`sim.results.COLUMNS`. Deterministic: the
     same inputs give identical columns and identical :meth:`~sim.results.RunResult.to_json` bytes.
@@ -153,7 +155,13 @@ def simulate(settings: Settings, population: Population, seed: int = 0, name: st
     kernel.run()
     cols = out.columns(smp)
     return RunResult(
-        settings=settings, population=population, seed=seed, columns=cols, events=kernel.processed, name=name
+        settings=settings,
+        population=population,
+        seed=seed,
+        columns=cols,
+        events=kernel.processed,
+        name=name,
+        engine="engine",
     )
 
 

@@ -1,7 +1,7 @@
 """The event kernel: a tiny deterministic discrete-event loop after SimPy's ``core.py``.
 
 Events are ``(time, seq, callback, arg)`` tuples in a heap; ``seq`` breaks ties so events at the same instant run
-in the order they were scheduled (deterministic). :func:`sim.engine.simulate` runs a population on it.
+in the order they were scheduled (deterministic). :func:`sim.engine.simulate_events` runs a population on it.
 """
 
 from __future__ import annotations

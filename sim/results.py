@@ -5,7 +5,7 @@
   (percentiles and the sim-vs-bound check against :func:`sim.bounds.worst_case`) and :meth:`RunResult.to_json`
   (same seed, same bytes).
 
-Both the event engine (:func:`sim.engine.simulate`) and the vectorised path (:func:`sim.vector.simulate_vector`)
+Both the event engine (:func:`sim.engine.simulate_events`) and the vectorised path (:func:`sim.vector.simulate_vector`)
 fill the same columns and finish them with :func:`finish_columns`.
 """
 
@@ -152,7 +152,8 @@ def _summary(values: np.ndarray) -> dict[str, float | int | None]:
 class RunResult:
     """The outcome of one run: per-activation ``columns`` (numpy arrays keyed as in :data:`COLUMNS`) plus inputs.
 
-    ``events`` is the number of kernel events processed (0 for results built by a vectorised path).
+    ``events`` is the number of kernel events processed (0 for results built by the numpy path); ``engine`` says
+    which implementation ran (``vector`` or ``engine``, see :func:`sim.run.simulate`).
     """
 
     settings: Settings
@@ -161,6 +162,7 @@ class RunResult:
     columns: dict[str, np.ndarray]
     events: int = 0
     name: str = ""
+    engine: str = "engine"
 
     @property
     def n(self) -> int:
@@ -259,6 +261,7 @@ class RunResult:
             "seed": self.seed,
             "settings": self.settings.model_dump(mode="json"),
             "population": self.population.model_dump(mode="json"),
+            "engine": self.engine,
             "events": self.events,
             "aggregates": self.aggregates(),
         }

@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.population import Population
 from sim.results import RunResult
+from sim.run import simulate
 from sim.settings import Settings, SettingsError, load_settings, read_toml_file
-from sim.vector import simulate_auto
 
 __all__ = [
     "Scenario",
@@ -196,14 +196,15 @@ def list_scenarios() -> list[Path]:
     return [seen[k] for k in sorted(seen)]
 
 
-def run_scenario(scenario: Scenario, seed: int | None = None) -> list[RunResult]:
+def run_scenario(scenario: Scenario, seed: int | None = None, engine: str = "auto") -> list[RunResult]:
     """Run the base settings and every variant on the same population and seed; return one result per run.
 
-    ``seed`` overrides the scenario's seed. Each result's ``name`` is ``<scenario>`` or ``<scenario>/<variant>``.
+    ``seed`` overrides the scenario's seed; ``engine`` is :func:`sim.run.simulate`'s (``auto``: the numpy path,
+    ``engine``: the event engine). Each result's ``name`` is ``<scenario>`` or ``<scenario>/<variant>``.
     """
     use = scenario.seed if seed is None else seed
     results = []
     for label, settings in scenario.runs():
         name = scenario.name if label == "base" else f"{scenario.name}/{label}"
-        results.append(simulate_auto(settings, scenario.population, use, name=name)[0])
+        results.append(simulate(settings, scenario.population, use, name=name, engine=engine))
     return results

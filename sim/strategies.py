@@ -7,7 +7,7 @@ latency [E-AWS][E-PIMG]; not configurable in Entra [E-KNOWN]) are pinned to the 
 ``settings(entra_constants=False)``. Pin any other field by passing it as a keyword::
 
     from hypothesis import given
-    from sim.engine import simulate
+    from sim.run import simulate
     from sim.strategies import populations, seeds, settings
 
     @given(settings(activation_max=3600.0, portal_session=8 * 3600.0), populations(max_requests=20), seeds())

@@ -1,6 +1,6 @@
 """One sweep cell: its replications run on the numpy path or the event engine, and the metrics they give.
 
-Each cell runs through :func:`sim.vector.simulate_auto` (``engine = "auto"``: the numpy path, for every population,
+Each cell runs through :func:`sim.run.simulate` (``engine = "auto"``: the numpy path, for every population,
 throttled bursts included), or one path forced (``vector`` / ``engine``, the reference).
 """
 
@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 
 from sim.bounds import worst_case
-from sim.engine import simulate
-from sim.population import Population
-from sim.results import BOUND_TOLERANCE, RunResult, percentiles
-from sim.settings import EntitlementMode, Settings
+from sim.results import BOUND_TOLERANCE, percentiles
+from sim.run import simulate
+from sim.settings import EntitlementMode
 from sim.sweep_spec import SweepSpec, arrival_population, cell_seed
-from sim.vector import simulate_auto, simulate_vector
 
 __all__ = ["METRICS", "CellResult", "run_cell", "run_cells"]
 
@@ -62,15 +60,6 @@ class CellResult:
         return {"cell": self.index, **axes, **self.metrics}
 
 
-def _run(s: Settings, population: Population, seed: int, how: str) -> tuple[RunResult, str]:
-    """Return one replication's run and the path that ran it (``engine`` or ``vector``)."""
-    if how == "engine":
-        return simulate(s, population, seed), "engine"
-    if how == "vector":
-        return simulate_vector(s, population, seed), "vector"
-    return simulate_auto(s, population, seed)
-
-
 def _sd(values: list[float | None]) -> float | None:
     """Return the standard deviation of the known values rounded to milliseconds, or None for fewer than two."""
     v = [x for x in values if x is not None]
@@ -86,8 +75,8 @@ def run_cell(spec: SweepSpec, index: int, engine: str | None = None) -> CellResu
     p99_overhang, p99_tta = [], []
     engine_runs = 0
     for r in range(spec.replications):
-        run, used = _run(s, population, cell_seed(spec.seed, index, r), engine or spec.engine)
-        engine_runs += used == "engine"
+        run = simulate(s, population, cell_seed(spec.seed, index, r), engine=engine or spec.engine)
+        engine_runs += run.engine == "engine"
         c = run.columns
         overhang.append(c["overhang"])
         tta.append(c["time_to_access"])

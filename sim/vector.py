@@ -1,4 +1,4 @@
-"""The vectorised numpy path: the same per-activation quantities as :func:`sim.engine.simulate`, whole arrays at once.
+"""The vectorised numpy path: the same per-activation quantities as :func:`sim.engine.simulate_events`, whole arrays at once.
 
 It draws exactly the same samples (:meth:`sim.population.Population.sample` from ``default_rng(seed)``) and applies
 the same rules as :mod:`sim.rules`, written as array operations. Each array helper names the scalar rule it
@@ -33,7 +33,6 @@ from sim.settings import (
 __all__ = [
     "fast_path_admissions",
     "next_cycle_after_v",
-    "simulate_auto",
     "simulate_vector",
     "vector_columns",
 ]
@@ -308,16 +307,11 @@ def _modelled_user(
 
 
 def simulate_vector(settings: Settings, population: Population, seed: int = 0, name: str = "") -> RunResult:
-    """Return the :class:`sim.results.RunResult` of :func:`sim.engine.simulate`, computed with array rules.
+    """Return the :class:`sim.results.RunResult` of :func:`sim.engine.simulate_events`, computed with array rules.
 
-    Same draws, same columns, ``events = 0``.
+    Same draws, same columns, ``events = 0``, ``engine = "vector"``. :func:`sim.run.simulate` runs it by default.
     """
     cols = vector_columns(settings, population, population.draw(settings, seed))
-    return RunResult(settings=settings, population=population, seed=seed, columns=cols, events=0, name=name)
-
-
-def simulate_auto(settings: Settings, population: Population, seed: int = 0, name: str = "") -> tuple[RunResult, str]:
-    """Return the run and the path used — ``"vector"``: every population runs on the numpy path, which equals the
-    event engine column for column (the engine, :func:`sim.engine.simulate`, stays the reference: ``engine =
-    "engine"`` in a sweep forces it)."""
-    return simulate_vector(settings, population, seed, name), "vector"
+    return RunResult(
+        settings=settings, population=population, seed=seed, columns=cols, events=0, name=name, engine="vector"
+    )

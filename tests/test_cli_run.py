@@ -46,6 +46,19 @@ def test_run_writes_json_with_every_record_and_same_seed_same_bytes(tmp_path: Pa
     assert json.loads(c.read_text())["seed"] == 99
 
 
+def test_run_takes_the_numpy_path_and_engine_forces_the_event_engine_with_the_same_results() -> None:
+    fast = runner.invoke(app, ["run", "incident-burst", "--json"])
+    slow = runner.invoke(app, ["run", "incident-burst", "--json", "--engine", "engine"])
+    assert fast.exit_code == 0 and slow.exit_code == 0, slow.output
+    a, b = json.loads(fast.stdout), json.loads(slow.stdout)
+    assert [r["engine"] for r in a["runs"]] == ["vector", "vector"]
+    assert [r["engine"] for r in b["runs"]] == ["engine", "engine"] and b["runs"][0]["events"] > 0
+    for ra, rb in zip(a["runs"], b["runs"], strict=True):
+        assert ra["records"] == rb["records"] and ra["aggregates"] == rb["aggregates"]
+    bad = runner.invoke(app, ["run", "incident-burst", "--engine", "simpy"])
+    assert bad.exit_code == 2 and "--engine 'simpy': use one of auto, vector, engine" in bad.output
+
+
 def test_run_json_to_stdout_is_pure_json() -> None:
     result = runner.invoke(app, ["run", "approval", "--json", "--no-records"])
     assert result.exit_code == 0

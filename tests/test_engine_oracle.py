@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import Population
 from sim.scenario import load_scenario
 from sim.settings import Settings
@@ -23,7 +23,7 @@ INT_COLUMNS = ("outcome", "path", "launches", "self_deactivated", "deactivation_
 
 
 def assert_same(s: Settings, p: Population, seed: int) -> None:
-    engine = simulate(s, p, seed).columns
+    engine = simulate_events(s, p, seed).columns
     oracle = simpy_simulate(s, p, seed)
     for key, col in oracle.items():
         if key in INT_COLUMNS:

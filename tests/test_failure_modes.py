@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from sim import rules
 from sim.bounds import drawn_failures_worst, removal_wait_max, worst_case
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import Population
+from sim.run import simulate
 from sim.settings import HOUR, MINUTE, QUARANTINE_CYCLE, Settings, SettingsError, load_settings
-from sim.vector import simulate_auto, simulate_vector
+from sim.vector import simulate_vector
 
 R, E = rules.FailureKind.RETRYABLE, rules.FailureKind.ESCROW
 
@@ -29,9 +30,10 @@ def test_six_activations_one_second_apart_throttle_the_sixth_in_every_seed() -> 
     p = Population.explicit([float(i) for i in range(6)])
     s = load_settings({"activation_max": "1h"})
     for seed in range(200):
-        r = simulate(s, p, seed)
+        r = simulate_events(s, p, seed)
         assert [rec.path for rec in r.records()] == ["fast"] * 5 + ["throttled"], seed
-        auto, _path = simulate_auto(s, p, seed)  # the numpy path counts the same way
+        auto = simulate(s, p, seed)  # the numpy path counts the same way
+        assert auto.engine == "vector"
         assert np.array_equal(auto.columns["path"], r.columns["path"])
 
 
@@ -99,7 +101,7 @@ def test_drawn_failures_give_a_distribution_within_the_bound_the_settings_state(
         }
     )
     p = Population.burst(300, within=8 * HOUR, behaviour="worst_case")
-    r = simulate(s, p, 5)
+    r = simulate_events(s, p, 5)
     counts = r.columns["removal_failures"]
     assert set(np.unique(counts)) == {0, 1, 2, 3}
     agg = r.aggregates()
@@ -109,7 +111,7 @@ def test_drawn_failures_give_a_distribution_within_the_bound_the_settings_state(
     nominal = worst_case(s, ())
     assert float(np.nanmax(r.effective_window())) > nominal.effective_end
     # same seed, same output; the vector path agrees column for column
-    assert simulate(s, p, 5).to_json() == r.to_json()
+    assert simulate_events(s, p, 5).to_json() == r.to_json()
     v = simulate_vector(s, p, 5)
     assert all(np.array_equal(v.columns[k], c, equal_nan=True) for k, c in r.columns.items())
 
@@ -118,7 +120,7 @@ def test_runs_without_failures_draw_exactly_what_they_drew_before() -> None:
     p = Population.burst(40, within=HOUR)
     base = load_settings({"activation_max": "1h"})
     with_switch = base.replace(removal_failures_max=7)  # no probability: nothing drawn
-    a, b = simulate(base, p, 3), simulate(with_switch, p, 3)
+    a, b = simulate_events(base, p, 3), simulate_events(with_switch, p, 3)
     assert all(np.array_equal(a.columns[k], c, equal_nan=True) for k, c in b.columns.items())
     assert not a.columns["removal_failures"].any()
 
@@ -141,8 +143,9 @@ def test_engine_and_vector_agree_and_stay_within_the_bound_under_drawn_failures(
         cycle_jitter=jitter,
     )
     pop = Population.burst(30, within=4 * HOUR, behaviour="worst_case")
-    a = simulate(s, pop, seed)
-    b, _ = simulate_auto(s, pop, seed)
+    a = simulate_events(s, pop, seed)
+    b = simulate(s, pop, seed)
+    assert b.engine == "vector"
     for key, col in a.columns.items():
         assert np.array_equal(col, b.columns[key], equal_nan=True), key
     assert a.aggregates()["within_bound"]

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pim_support import Sandbox, make_sandbox, many_users_world
 
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import ExplicitArrivals, FixedDist, Population
 from sim.settings import Settings
 
@@ -126,7 +126,7 @@ def check(
         requested_duration=FixedDist(value=duration),
         removal_failures=[failed.get(sid, 0) for sid in scim_ids],
     )
-    result = simulate(s, population, seed=1)
+    result = simulate_events(s, population, seed=1)
     for i, scim_id in enumerate(scim_ids):
         start, end = float(result.columns["idc_start"][i]), float(result.columns["idc_end"][i])
         assert not math.isnan(start)

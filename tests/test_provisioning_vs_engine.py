@@ -1,5 +1,5 @@
 """Differential test: the sandbox (PIM fake → provisioning engine → Identity Center fake, over HTTP on the virtual
-clock) against the simulator's event engine (``sim.engine.simulate``) on the same inputs.
+clock) against the simulator's event engine (``sim.engine.simulate_events``) on the same inputs.
 
 Inputs are made deterministic on both sides: Entra membership latency 0 (the fake adds/removes at once), a single
 fast-path latency (min = max), explicit request times and one requested duration. Times are whole minutes, so
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pim_support import make_sandbox, many_users_world
 
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import ExplicitArrivals, FixedDist, Population
 from sim.settings import Settings
 
@@ -61,7 +61,7 @@ def check(offsets: list[int], burst: int, duration_min: int, latency: int, mode:
         fast_path_window_mode=mode,
     )
     duration = duration_min * 60.0
-    result = simulate(
+    result = simulate_events(
         s,
         Population(arrivals=[ExplicitArrivals(times=times)], requested_duration=FixedDist(value=duration)),
         seed=1,

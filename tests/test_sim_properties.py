@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sim import rules
 from sim.bounds import worst_case
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import Population
 from sim.settings import EntitlementMode, Settings
 from sim.strategies import populations, seeds, settings
@@ -30,7 +30,7 @@ def _nan_le(a: np.ndarray, b: np.ndarray) -> bool:
 @FAST
 @given(settings(entra_constants=False), populations(), seeds())
 def test_simulated_worst_case_never_exceeds_the_closed_form_bound(s: Settings, p: Population, seed: int) -> None:
-    r = simulate(s, p, seed)
+    r = simulate_events(s, p, seed)
     agg = r.aggregates()
     assert agg["within_bound"], agg["bound_checks"]
     b = worst_case(s)
@@ -43,7 +43,7 @@ def test_simulated_worst_case_never_exceeds_the_closed_form_bound(s: Settings, p
 def test_throttled_activations_never_reach_identity_center_before_the_next_cycle(
     s: Settings, p: Population, seed: int
 ) -> None:
-    c = simulate(s, p, seed).columns
+    c = simulate_events(s, p, seed).columns
     for add, start, path in zip(c["entra_add"], c["idc_start"], c["path"], strict=True):
         if path == 2:  # throttled [E-AWS]
             cycle = rules.next_cycle_after(float(add), s.cycle_interval, s.cycle_phase)
@@ -54,7 +54,7 @@ def test_throttled_activations_never_reach_identity_center_before_the_next_cycle
 @FAST
 @given(settings(entra_constants=False), populations(), seeds())
 def test_removal_never_before_the_next_cycle_after_expiry(s: Settings, p: Population, seed: int) -> None:
-    c = simulate(s, p, seed).columns
+    c = simulate_events(s, p, seed).columns
     for remove, end, intended in zip(c["entra_remove"], c["idc_end"], c["intended_end"], strict=True):
         if np.isnan(end):
             continue
@@ -74,8 +74,8 @@ def test_a_longer_portal_or_permission_set_session_never_shortens_any_window(
         longer = s.replace(portal_session=min(s.portal_session + hours * HOUR, 90 * 24 * HOUR))
     else:
         longer = s.replace(permission_set_session=min(s.permission_set_session + hours * HOUR, 12 * HOUR))
-    a = simulate(s, p, seed).columns
-    b = simulate(longer, p, seed).columns
+    a = simulate_events(s, p, seed).columns
+    b = simulate_events(longer, p, seed).columns
     for col in ("intended_end", "idc_start", "idc_end"):
         assert np.array_equal(a[col], b[col], equal_nan=True)
     assert _nan_le(a["latest_launch"], b["latest_launch"])
@@ -88,8 +88,8 @@ def test_a_longer_portal_or_permission_set_session_never_shortens_any_window(
 @FAST
 @given(settings(entra_constants=False), populations(), seeds())
 def test_launch_check_never_exceeds_signin_snapshot(s: Settings, p: Population, seed: int) -> None:
-    snap = simulate(s.replace(entitlement_mode=EntitlementMode.SIGNIN_SNAPSHOT), p, seed).columns
-    check = simulate(s.replace(entitlement_mode=EntitlementMode.LAUNCH_CHECK), p, seed).columns
+    snap = simulate_events(s.replace(entitlement_mode=EntitlementMode.SIGNIN_SNAPSHOT), p, seed).columns
+    check = simulate_events(s.replace(entitlement_mode=EntitlementMode.LAUNCH_CHECK), p, seed).columns
     ws, wc = snap["worst_effective_end"], check["worst_effective_end"]
     assert np.array_equal(np.isnan(ws), np.isnan(wc))
     assert bool(np.all(np.isnan(ws) | (wc <= ws + 1e-6)))
@@ -101,13 +101,13 @@ def test_launch_check_never_exceeds_signin_snapshot(s: Settings, p: Population, 
 @hyp_settings(max_examples=25, deadline=None)
 @given(settings(entra_constants=False), populations(max_requests=10), seeds())
 def test_same_seed_gives_identical_json(s: Settings, p: Population, seed: int) -> None:
-    assert simulate(s, p, seed).to_json() == simulate(s, p, seed).to_json()
+    assert simulate_events(s, p, seed).to_json() == simulate_events(s, p, seed).to_json()
 
 
 @FAST
 @given(settings(entra_constants=False), populations(), seeds())
 def test_event_count_is_exact(s: Settings, p: Population, seed: int) -> None:
-    r = simulate(s, p, seed)
+    r = simulate_events(s, p, seed)
     activated = int(np.sum(~np.isnan(r.columns["start"])))
     decisions = r.n if s.approval_required else 0
     assert r.events == r.n + decisions + activated
@@ -116,7 +116,7 @@ def test_event_count_is_exact(s: Settings, p: Population, seed: int) -> None:
 @FAST
 @given(settings(entra_constants=False), populations(), seeds())
 def test_time_to_access_and_paths_are_consistent(s: Settings, p: Population, seed: int) -> None:
-    c = simulate(s, p, seed).columns
+    c = simulate_events(s, p, seed).columns
     provisioned = (c["path"] == 1) | (c["path"] == 2)
     assert np.array_equal(provisioned, ~np.isnan(c["idc_start"]))
     assert bool(np.all(c["time_to_access"][provisioned] >= 0))
@@ -137,7 +137,7 @@ def test_time_to_access_and_paths_are_consistent(s: Settings, p: Population, see
 @hyp_settings(deadline=None, suppress_health_check=list(HealthCheck))
 @given(settings(entra_constants=False), populations(max_requests=80), seeds())
 def test_bound_and_cycle_rules_long_fuzz(s: Settings, p: Population, seed: int) -> None:
-    r = simulate(s, p, seed)
+    r = simulate_events(s, p, seed)
     assert r.aggregates()["within_bound"]
     c = r.columns
     for add, start, path in zip(c["entra_add"], c["idc_start"], c["path"], strict=True):

@@ -1,4 +1,5 @@
-"""Pins the vectorised path: bit-for-bit equal to the event engine for every population, throttled bursts included."""
+"""Pins the vectorised path: bit-for-bit equal to the event engine for every population, throttled bursts and drawn
+removal failures included, and ``sim.run.simulate`` taking it by default for everything the CLI can run."""
 
 from __future__ import annotations
 
@@ -10,21 +11,23 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import Population
+from sim.run import choose_engine, simulate
 from sim.settings import EntitlementMode, WindowMode, load_settings
-from sim.vector import fast_path_admissions, simulate_auto, simulate_vector
+from sim.vector import fast_path_admissions, simulate_vector
 
 
 def _assert_same(settings: Any, population: Population, seed: int) -> str:
-    engine = simulate(settings, population, seed)
-    auto, path = simulate_auto(settings, population, seed)
+    engine = simulate(settings, population, seed, engine="engine")
+    auto = simulate(settings, population, seed)
+    assert engine.engine == "engine" and (engine.events > 0 or engine.n == 0)
     assert set(auto.columns) == set(engine.columns)
     for key, column in engine.columns.items():
         assert auto.columns[key].dtype == column.dtype, key
         assert np.array_equal(auto.columns[key], column, equal_nan=True), key
     assert auto.aggregates() == engine.aggregates()
-    return path
+    return auto.engine
 
 
 settings_strategy = st.fixed_dictionaries(
@@ -46,6 +49,13 @@ settings_strategy = st.fixed_dictionaries(
         "fast_path_limit": st.sampled_from([0, 1, 5]),
         "fast_path_window": st.sampled_from([10, 60]),
         "fast_path_latency_min": st.sampled_from([0, 120]),
+        "cycle_jitter": st.sampled_from([0, 299]),
+        "legacy_cli": st.booleans(),
+        # drawn removal failures (retryable or escrowed) and assumed ones [E-PLOGS][E-QUAR]
+        "removal_failure_probability": st.sampled_from([0.0, 0.0, 0.3, 1.0]),
+        "removal_failure_escrow_share": st.sampled_from([0.0, 0.5, 1.0]),
+        "removal_failures_max": st.sampled_from([0, 1, 3]),
+        "failed_removals": st.sampled_from([0, 0, 1, 2]),
     }
 )
 
@@ -63,10 +73,18 @@ population_strategy = st.fixed_dictionaries(
                 st.fixed_dictionaries(
                     {
                         "kind": st.just("burst"),
-                        "count": st.integers(1, 30),
-                        "within": st.sampled_from([10, 60]),
+                        "count": st.integers(1, 40),
+                        "within": st.sampled_from([1, 10, 60]),
                         "start": st.integers(0, 7200),
                         "spacing": st.sampled_from(["random", "even"]),
+                    }
+                ),
+                st.fixed_dictionaries(
+                    {
+                        "kind": st.just("explicit"),
+                        "times": st.lists(
+                            st.one_of(st.integers(0, 30), st.floats(0, 7200, allow_nan=False)), max_size=20
+                        ),
                     }
                 ),
             ),
@@ -81,11 +99,15 @@ population_strategy = st.fixed_dictionaries(
         "approver_delay": st.sampled_from(
             [{"kind": "exponential", "mean": 900}, {"kind": "lognormal", "median": 3600, "sigma": 2.5}]
         ),
+        "signin_delay": st.sampled_from(
+            [{"kind": "uniform", "low": 0, "high": 300}, {"kind": "choice", "values": [0, 60, 28800]}]
+        ),
+        "launch_delay": st.sampled_from([{"kind": "uniform", "low": 0, "high": 120}, {"kind": "fixed", "value": 0}]),
         "deny_probability": st.sampled_from([0.0, 0.3]),
         "self_deactivate_probability": st.sampled_from([0.0, 0.5]),
         "behaviour": st.sampled_from(["typical", "worst_case"]),
         "relaunch": st.booleans(),
-        "apps": st.sampled_from([1, 2]),
+        "apps": st.sampled_from([1, 2, 3]),
         "max_launches": st.sampled_from([1, 3, 24]),
     }
 )
@@ -164,3 +186,48 @@ def test_admit_many_answers_what_admit_answers_one_by_one(
     expected = [one.admit(t) for t in times]
     # in two batches: the state left by the first carries over to the second
     assert many.admit_many(times[:half]) + many.admit_many(times[half:]) == expected
+
+
+CLI_ARRIVAL_PATTERNS = ["steady", "busy", "incident", "poisson:3000", "burst:40:10s:1h"]
+"""Every arrival pattern kind a sweep (``jitbox sweep`` / ``sim.sweep_spec.arrival_population``) can name."""
+
+
+@pytest.mark.parametrize("pattern", CLI_ARRIVAL_PATTERNS)
+def test_every_sweep_arrival_pattern_takes_the_numpy_path_with_the_engine_s_results(pattern: str) -> None:
+    from sim.sweep_spec import arrival_population
+
+    population = arrival_population(pattern, 400)
+    for s in (load_settings({}), load_settings({"approval_required": True, "removal_failure_probability": 0.4})):
+        assert _assert_same(s, population, 7) == "vector"
+
+
+def test_every_shipped_scenario_runs_on_the_numpy_path_with_the_engine_s_results() -> None:
+    from sim.scenario import list_scenarios, load_scenario, run_scenario
+
+    for path in list_scenarios():
+        sc = load_scenario(path)
+        fast, reference = run_scenario(sc), run_scenario(sc, engine="engine")
+        for a, b in zip(fast, reference, strict=True):
+            assert (a.engine, b.engine) == ("vector", "engine"), a.name
+            assert a.aggregates() == b.aggregates(), a.name
+            assert all(np.array_equal(a.columns[k], c, equal_nan=True) for k, c in b.columns.items()), a.name
+
+
+def test_a_replayed_failure_sequence_takes_the_numpy_path_with_the_engine_s_results() -> None:
+    # removal failures given per request (a sandbox run's faults replayed in the simulator) [E-PLOGS]
+    population = Population.explicit([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], removal_failures=[0, 1, 2, 0, 3, 0, 1])
+    assert _assert_same(load_settings({"activation_max": "1h"}), population, 2) == "vector"
+
+
+def test_simulate_forces_either_path_and_names_a_bad_choice() -> None:
+    import sim
+
+    p = Population.burst(30, within=60)
+    s = load_settings({})
+    assert sim.simulate is simulate
+    assert simulate(s, p, 1, engine="vector").engine == "vector"
+    assert simulate(s, p, 1, engine="engine").events > 0
+    assert simulate_events(s, p, 1).to_json() == simulate(s, p, 1, engine="engine").to_json()
+    assert choose_engine(s, p) == "vector"
+    with pytest.raises(ValueError, match="engine 'simpy' is not one of auto, vector, engine"):
+        simulate(s, p, 1, engine="simpy")
