@@ -15,6 +15,8 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from sim.durations import format_duration
+
 __all__ = ["register", "serve"]
 
 
@@ -68,11 +70,19 @@ def serve(
             "PIM activation maximum, provisioning timing, portal session, entitlement mode",
         ),
     ] = None,
+    graph_token_lifetime: Annotated[
+        str,
+        typer.Option(
+            "--graph-token-lifetime",
+            help="how long a Graph token lives on the sandbox clock, 10m-1d (Entra: 60-90 min; UNCONFIRMED)",
+        ),
+    ] = "60m",
 ) -> None:
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
     from scim_server.app import ScimOptions
 
     _check_flags(port, entra_port, put_user_status, rate_limit, config_out)
+    lifetime = _token_lifetime(graph_token_lifetime)
     the_world, settings, the_clock = _load_inputs(world, entra_world, settings_file, clock)
     options = ScimOptions(
         rate_limit_rps=rate_limit,
@@ -88,7 +98,7 @@ def serve(
         seed=seed,
         token=token,
         scim_options=options,
-        options={"entra_port": entra_port, "seed": seed},
+        options={"entra_port": entra_port, "seed": seed, "graph_token_lifetime": lifetime},
         settings=settings,
         world=the_world,
     )
@@ -115,6 +125,16 @@ def _check_flags(port: int, entra_port: int, put_user_status: int, rate_limit: f
         _fail(f"--rate-limit {rate_limit}: must be a finite number >= 0 (0 disables the limit)")
     if config_out is not None and config_out.parent and not config_out.parent.exists():
         _fail(f"--config-out {config_out}: directory {config_out.parent} does not exist")
+
+
+def _token_lifetime(text: str) -> float:
+    """Return ``--graph-token-lifetime`` in seconds, or exit 2 naming the flag and the allowed range."""
+    from pim_fake.tokens import parse_token_lifetime
+
+    try:
+        return parse_token_lifetime(text, f"--graph-token-lifetime {text}")
+    except ValueError as exc:
+        _fail(str(exc))
 
 
 def _load_inputs(
@@ -178,7 +198,11 @@ def _print_config(cfg: dict[str, Any]) -> None:
             typer.echo(f"{key:<22} {value}")
     tokens = cfg.get("graph_tokens") or {}
     if tokens:
-        typer.echo("Graph tokens (Authorization: Bearer ...):")
+        life = format_duration(float(cfg.get("graph_token_lifetime") or 3600))
+        typer.echo(
+            f"Graph tokens (Authorization: Bearer ...; random, they expire {life} after minting on the sandbox clock;"
+            f" current ones: GET {cfg.get('graph_sandbox_url', '/_sandbox/')}tokens or jitbox env):"
+        )
         for name, token in tokens.items():
             typer.echo(f"  {name:<20} {token}")
     users = cfg.get("seeded_users") or []

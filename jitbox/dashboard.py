@@ -37,11 +37,13 @@ WIDTH, LABEL, LANE_H = 1100, 190, 24
 
 @dataclass(frozen=True)
 class DashboardSources:
-    """Where the fakes answer: the Identity Center app's and the Entra app's base URLs, and an admin Graph token."""
+    """Where the fakes answer: the Identity Center app's and the Entra app's base URLs, and which identity of the
+    Entra world reads Graph as administrator (its current token is read from ``GET /_sandbox/tokens`` on every
+    refresh: Graph tokens expire on the sandbox clock, :mod:`pim_fake.tokens`)."""
 
     idc_base: str
     entra_base: str
-    admin_token: str | None
+    admin: str | None
     """None when no identity of the Entra world may read the audit log (the dashboard then says so)."""
     settings: Settings
 
@@ -49,37 +51,41 @@ class DashboardSources:
     def from_config(cls, cfg: dict[str, Any], settings: Settings | None = None) -> DashboardSources:
         """Return the sources named by a sandbox config (``jitbox serve --config-out``).
 
-        The Graph token is the first of ``graph_tokens`` (``admin`` first) that may read the directory audit log,
-        found by asking Graph; a world file may name its administrator anything.
+        The administrator is the first identity of ``graph_tokens`` (``admin`` first) whose token may read the
+        directory audit log, found by asking Graph; a world file may name its administrator anything.
         """
         graph = str(cfg["graph_url"])
         tokens: dict[str, str] = dict(cfg.get("graph_tokens") or {})
         ordered = sorted(tokens.items(), key=lambda kv: kv[0] != "admin")
         admin = None
         with httpx2.Client(timeout=30.0, verify=False, trust_env=False) as http:
-            for _name, token in ordered:
+            for name, token in ordered:
                 probe = http.get(
                     f"{graph}/auditLogs/directoryAudits?$top=1", headers={"Authorization": f"Bearer {token}"}
                 )
                 if probe.is_success:
-                    admin = token
+                    admin = name
                     break
         return cls(
             idc_base=str(cfg["aws_endpoint_url"]).rstrip("/"),
             entra_base=graph.removesuffix("/v1.0"),
-            admin_token=admin,
+            admin=admin,
             settings=settings or Settings(),
         )
 
 
 async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str, Any]:
-    graph = {"Authorization": f"Bearer {src.admin_token}"}
     g = src.entra_base + "/v1.0"
 
     async def get(url: str, **kw: Any) -> Any:
         r = await http.get(url, **kw)
         r.raise_for_status()
         return r.json()
+
+    tokens = (await get(src.entra_base + "/_sandbox/tokens"))["graph_tokens"]
+    if src.admin not in tokens:
+        raise NoAdministrator
+    graph = {"Authorization": f"Bearer {tokens[src.admin]}"}
 
     clock, prov, users, groups, audits, idc, scim = await asyncio.gather(
         get(src.idc_base + "/_sandbox/clock"),
@@ -207,7 +213,7 @@ async def _no_admin(request: Request, exc: Exception) -> Response:
 async def _view_context(request: Request) -> dict[str, Any]:
     """Return what the page shows: read both fakes, build the timelines, the axis, the queue and the log."""
     src = _src(request)
-    if src.admin_token is None:
+    if src.admin is None:
         raise NoAdministrator
     async with _client() as http:
         data = await _collect(http, src)

@@ -80,10 +80,10 @@ class _Calls:
 
     def __init__(self, sb: RunningSandbox) -> None:
         cfg = sb.config()
+        self.sb = sb
         self.cfg = cfg
         self.aws = str(cfg["aws_endpoint_url"])
         self.graph = str(cfg["graph_url"])
-        self.tokens: dict[str, str] = dict(cfg["graph_tokens"])
         self.http = httpx2.Client(timeout=30.0)
 
     def close(self) -> None:
@@ -98,7 +98,8 @@ class _Calls:
         self._ok("advance clock", self.http.post(f"{self.aws}/_sandbox/clock/advance", json={"seconds": seconds}))
 
     def graph_call(self, who: str, method: str, path: str, what: str, *codes: int, **kw: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        # Graph tokens expire on the sandbox clock (pim_fake.tokens): read the current one for every call
+        headers = {"Authorization": f"Bearer {self.sb.config()['graph_tokens'][who]}"}
         return self._ok(what, self.http.request(method, self.graph + path, headers=headers, **kw), *codes)
 
     def aws_json(self, target: str, body: dict[str, Any], what: str) -> Any:

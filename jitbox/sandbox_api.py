@@ -30,6 +30,7 @@ import httpx2
 
 from fakekit.control import MAX_ADVANCE
 from jitbox.env import env_vars
+from jitbox.graph_auth import CurrentToken
 from jitbox.serve import RunningSandbox, start_sandbox
 from jitbox.world import World, load_world
 from scim_server.app import ScimOptions
@@ -266,13 +267,15 @@ class Sandbox(ContextDecorator):
         return tokens[name]
 
     def graph(self, user: str | None = None) -> httpx2.Client:
-        """Return an HTTP client on the Graph base URL (``client.get("me")``) with ``user``'s token (None = admin).
+        """Return an HTTP client on the Graph base URL (``client.get("me")``) sending ``user``'s current token (None =
+        admin) with every request, so it keeps working as the clock moves past a token's expiry.
 
         Close it when done (or use it as a context manager).
         """
+        self.token(user)  # an unknown identity fails here, not at the first request
         return httpx2.Client(
             base_url=self.graph_url.rstrip("/") + "/",
-            headers={"Authorization": f"Bearer {self.token(user)}"},
+            auth=CurrentToken(lambda: self.token(user)),
             timeout=60.0,
         )
 

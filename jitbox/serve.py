@@ -44,6 +44,7 @@ from fakekit.serving import ServedApp, ServeError, serve_in_thread
 from fakekit.timefmt import iso_z
 from jitbox.world import World, WorldError, load_world
 from pim_fake.app import create_app as create_entra_app
+from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
 from scim_server.aws import AccessPlane
 from scim_server.aws.world import AccessWorldError, seed_access
@@ -191,8 +192,9 @@ def serve_entra(sandbox: RunningSandbox) -> None:
     ``sandbox.world``. Its provisioning job targets the served SCIM endpoint and token and is started: the initial
     cycle runs at once [E-HOW], then the world's Identity Center side is created (:func:`seed_identity_center`).
     ``POST /_sandbox/reset`` on either port becomes the global :meth:`RunningSandbox.reset`. The config JSON gains
-    ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url``, ``graph_health_url`` and ``graph_tokens``
-    (identity name → bearer token). ``options["settings"]`` may carry :class:`sim.settings.Settings`.
+    ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url``, ``graph_health_url``, ``graph_tokens`` (identity
+    name → current bearer token: random, expiring ``options["graph_token_lifetime"]`` seconds after minting on the
+    clock, :mod:`pim_fake.tokens`) and ``graph_token_lifetime``. ``options["settings"]`` may carry :class:`sim.settings.Settings`.
     """
     options = sandbox.options
     settings = options.get("settings")
@@ -207,6 +209,7 @@ def serve_entra(sandbox: RunningSandbox) -> None:
         seed=int(seed) if seed is not None else 0,
         scim_url=sandbox.scim_url,
         scim_token=sandbox.scim_token,
+        token_lifetime=float(options.get("graph_token_lifetime") or DEFAULT_TOKEN_LIFETIME),
     )
     served = sandbox.serve_app("entra", app, port=int(options.get("entra_port", 0) or 0))
     app.state.start_provisioning(defer=False)
@@ -231,7 +234,8 @@ def serve_entra(sandbox: RunningSandbox) -> None:
             "graph_url": served.base_url + "/v1.0",
             "graph_sandbox_url": served.base_url + "/_sandbox/",
             "graph_health_url": served.base_url + "/_sandbox/health",
-            "graph_tokens": dict(app.state.graph_tokens),
+            "graph_tokens": dict(app.state.graph_tokens),  # current tokens: they expire on the clock
+            "graph_token_lifetime": tenant.token_lifetime,
             "myroles_url": served.base_url + "/myroles/",
         }
 

@@ -29,6 +29,7 @@ from pim_fake.myroles import install_myroles
 from pim_fake.provisioning import EngineOptions, ScimTarget
 from pim_fake.routes import approvals, audit, directory, pim_requests, pim_schedules, policies, provisioning, sandbox
 from pim_fake.tenant import Tenant
+from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME
 from pim_fake.world import DEFAULT_WORLD
 from sim.clock import Clock
 from sim.settings import Settings
@@ -59,17 +60,19 @@ def create_app(
     scim_client: httpx2.Client | None = None,
     engine_options: EngineOptions | None = None,
     start_provisioning: bool = False,
+    token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
 ) -> FastAPI:
     """Build the Entra fake on ``clock``; seed ``world`` (default :data:`DEFAULT_WORLD`).
 
     With ``scim_url``/``scim_token`` the first enterprise application gets a provisioning job targeting that SCIM
     endpoint (``scim_client`` overrides the HTTP client, e.g. a test transport); ``start_provisioning`` starts it
-    (initial cycle now).
+    (initial cycle now). Graph tokens are random and expire ``token_lifetime`` seconds after minting on ``clock``
+    (:mod:`pim_fake.tokens`); ``app.state.graph_tokens`` is the live identity → current default token mapping.
     """
     app = FastAPI(
         title="jitbox fake Microsoft Entra (Graph)", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
     )
-    tenant = Tenant(clock, settings, seed)
+    tenant = Tenant(clock, settings, seed, token_lifetime)
     target = ScimTarget(scim_url, scim_token or "") if scim_url is not None else None
     life = _Lifecycle(app, tenant, DEFAULT_WORLD if world is None else world, target, scim_client, engine_options)
     control = SandboxControl(clock, "jitbox fake Microsoft Entra")

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pim_fake.errors import GraphError, bad_request, not_found
+from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME, EXPIRED_MESSAGE, TokenBook
 
 __all__ = [
     "AppRoleAssignment",
@@ -198,14 +199,16 @@ class Application:
 class Directory:
     """Users, groups, service principals, client applications and bearer tokens, with seeded ids."""
 
-    def __init__(self, rng: random.Random, now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, rng: random.Random, now: Callable[[], datetime], token_lifetime: float = DEFAULT_TOKEN_LIFETIME
+    ) -> None:
         self._rng = rng
         self._now = now
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
         self.service_principals: dict[str, ServicePrincipal] = {}
         self.applications: dict[str, Application] = {}
-        self.tokens: dict[str, Caller] = {}
+        self.tokens = TokenBook(now, token_lifetime)
         self.listeners: list[MembershipListener] = []
         self._upns: dict[str, str] = {}  # lower-case userPrincipalName -> user id
         self._names: dict[str, str] = {}  # lower-case identity name -> id of the first user with it
@@ -399,34 +402,47 @@ class Directory:
         raise not_found("appRoleAssignment", assignment_id)
 
     # --- tokens --------------------------------------------------------------------------------------
-    def mint_token(self, name: str, *, mfa: bool = False, acrs: tuple[str, ...] = (), token: str | None = None) -> str:
-        """Return a bearer token for the identity ``name`` (deterministic unless ``token`` is given)."""
+    def caller_of(self, name: str, *, mfa: bool = False, acrs: tuple[str, ...] = ()) -> Caller:
+        """Return the caller a token for the identity ``name`` with these claims would identify."""
         who = self.by_name(name)
         if isinstance(who, User):
-            caller = Caller("user", who.id, who.name, who.is_admin, mfa, acrs, who.displayName, who.userPrincipalName)
-        else:
-            caller = Caller("app", who.id, who.name, True, False, (), who.displayName)
-        if token is None:
-            suffix = ("-mfa" if mfa else "") + ("-" + "-".join(acrs) if acrs else "")
-            token = f"jitbox-graph-{caller.name}{suffix}"
-        self.tokens[token] = caller
-        return token
+            return Caller("user", who.id, who.name, who.is_admin, mfa, acrs, who.displayName, who.userPrincipalName)
+        return Caller("app", who.id, who.name, True, False, (), who.displayName)
+
+    def mint_token(
+        self, name: str, *, mfa: bool = False, acrs: tuple[str, ...] = (), lifetime: float | None = None
+    ) -> str:
+        """Return a new random bearer token for the identity ``name`` expiring on the clock (:mod:`pim_fake.tokens`)."""
+        return self.tokens.mint(self.caller_of(name, mfa=mfa, acrs=acrs), lifetime)
+
+    def default_token(self, name: str) -> str:
+        """Return the identity's current default token (``graph_tokens``), renewed as it nears expiry."""
+        return self.tokens.default(name, lambda: self.caller_of(name))
 
     def caller_for(self, authorization: str | None) -> Caller:
-        """Return the caller a ``Authorization: Bearer`` header identifies, or raise Graph's 401 [G-ERR]."""
+        """Return the caller a ``Authorization: Bearer`` header identifies, or raise Graph's 401 [G-ERR]: no token,
+        a token this sandbox never issued (or issued before a reset), or an expired one."""
         if not authorization or not authorization.strip():
             raise GraphError(
                 401, "InvalidAuthenticationToken", "Access token is empty.", {"WWW-Authenticate": "Bearer"}
             )
         scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or token.strip() not in self.tokens:
+        issued = self.tokens.lookup(token.strip()) if scheme.lower() == "bearer" else None
+        if issued is None:
             raise GraphError(
                 401,
                 "InvalidAuthenticationToken",
                 "Access token validation failure. Invalid audience.",
                 {"WWW-Authenticate": "Bearer"},
             )
-        return self.tokens[token.strip()]
+        if self.tokens.expired(issued):
+            raise GraphError(
+                401,
+                "InvalidAuthenticationToken",
+                EXPIRED_MESSAGE,
+                {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The access token expired"'},
+            )
+        return issued.caller
 
 
 def _opt_str(data: dict[str, Any], key: str) -> str | None:

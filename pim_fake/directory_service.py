@@ -12,6 +12,7 @@ from typing import Any
 from pim_fake.directory import Caller, Directory
 from pim_fake.errors import bad_request, not_found
 from pim_fake.locking import synchronized
+from pim_fake.tokens import IssuedToken
 
 __all__ = ["DirectoryService"]
 
@@ -30,10 +31,20 @@ class DirectoryService:
         return self.directory.caller_for(authorization)
 
     @synchronized
-    def mint_token(self, identity: str, mfa: bool, acrs: tuple[str, ...]) -> tuple[str, Caller]:
-        """Return a new bearer token for the seeded ``identity`` with the given claims, and its caller."""
-        token = self.directory.mint_token(identity, mfa=mfa, acrs=acrs)
-        return token, self.directory.tokens[token]
+    def mint_token(
+        self, identity: str, mfa: bool, acrs: tuple[str, ...], lifetime: float | None = None
+    ) -> tuple[str, IssuedToken]:
+        """Return a new random bearer token for the seeded ``identity`` with the given claims, and what it was issued
+        as (caller and expiry); ``lifetime`` seconds default to the sandbox's token lifetime."""
+        token = self.directory.mint_token(identity, mfa=mfa, acrs=acrs, lifetime=lifetime)
+        issued = self.directory.tokens.lookup(token)
+        assert issued is not None
+        return token, issued
+
+    @synchronized
+    def default_token(self, identity: str) -> str:
+        """Return the identity's current default token (``graph_tokens``), renewed as it nears expiry."""
+        return self.directory.default_token(identity)
 
     # --- users -------------------------------------------------------------------------------------------
     @synchronized

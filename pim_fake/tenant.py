@@ -21,6 +21,7 @@ from pim_fake.pim import Pim
 from pim_fake.pim_terms import ELIGIBILITY
 from pim_fake.policies import default_rules
 from pim_fake.provisioning import EngineOptions, ProvisioningJob, ScimTarget
+from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME, DefaultTokens, parse_token_lifetime
 from pim_fake.world import PIM_POLICY_KEYS, WorldError
 from sim.clock import Clock
 from sim.settings import Settings, SettingsError
@@ -31,10 +32,18 @@ __all__ = ["Tenant"]
 class Tenant:
     """Everything one fake Entra tenant holds."""
 
-    def __init__(self, clock: Clock, settings: Settings | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        settings: Settings | None = None,
+        seed: int = 0,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+    ) -> None:
         self.clock = clock
         self.settings = settings or Settings()
         self.seed = seed
+        self.token_lifetime = parse_token_lifetime(token_lifetime, "token_lifetime")
+        """Seconds each Graph token lives on the clock (:mod:`pim_fake.tokens`, UNCONFIRMED switch)."""
         self.lock = threading.RLock()
         self.generation = 0
         """How many resets this tenant has had: later generations draw ids from another stream (no id repeats)."""
@@ -42,7 +51,7 @@ class Tenant:
 
     def _setup(self) -> None:
         self.rng = random.Random(self.seed)
-        self.directory = Directory(self.rng, self.clock.now)
+        self.directory = Directory(self.rng, self.clock.now, self.token_lifetime)
         self.audit = AuditLog(self.directory.new_id, self.clock.now)
         self.pim = Pim(self.directory, self.clock, self.settings, self.audit, self._on_activation, self.lock)
         self.directory_service = DirectoryService(self.directory, self.lock)
@@ -162,10 +171,11 @@ class Tenant:
         }
 
     # --- world -------------------------------------------------------------------------------------------------
-    def seed_world(self, world: dict[str, Any]) -> dict[str, str]:
-        """Create the world's identities; return identity name → bearer token (``graph_tokens``)."""
+    def seed_world(self, world: dict[str, Any]) -> DefaultTokens:
+        """Create the world's identities; return the live identity name → current default bearer token mapping
+        (``graph_tokens``; random tokens that expire on the clock and are renewed when read, :mod:`pim_fake.tokens`)."""
         with self.lock:
-            tokens: dict[str, str] = {}
+            identities: list[str] = []
             names: dict[str, str] = {}
             for i, raw in enumerate(world.get("users", [])):
                 if not isinstance(raw, dict):
@@ -176,13 +186,13 @@ class Tenant:
                 except GraphError as exc:
                     raise WorldError(f"users[{i}]: {exc.message}") from None
                 names[user.name.lower()] = user.id
-                tokens[user.name] = self.directory.mint_token(user.name)
+                identities.append(user.name)
             for i, raw in enumerate(world.get("clients", [])):
                 name = str(raw.get("name", ""))
                 if not name:
                     raise WorldError(f"clients[{i}].name is required")
                 self.directory.add_application(name, str(raw.get("displayName", name)))
-                tokens[name] = self.directory.mint_token(name)
+                identities.append(name)
             admin = next((u for u in self.directory.users.values() if u.is_admin), None)
             groups: dict[str, str] = {}
             for i, raw in enumerate(world.get("groups", [])):
@@ -209,7 +219,7 @@ class Tenant:
                     if gid is None:
                         raise WorldError(f"applications[{i}].assigned: {g!r} is not a group or user of the world")
                     self.directory.assign(sp.id, gid)
-            return tokens
+            return DefaultTokens(identities, self.directory_service.default_token)
 
     def _seed_policy(self, group_id: str, raw: Any, where: str) -> None:
         """Set the group's member policy activation rules from a world's ``pim`` table."""
@@ -226,7 +236,7 @@ class Tenant:
 
     def _seed_eligibility(self, admin: User | None, group_id: str, user_id: str) -> None:
         assert admin is not None
-        caller = self.directory.tokens[self.directory.mint_token(admin.name)]
+        caller = self.directory.caller_of(admin.name)
         self.pim.create_request(
             ELIGIBILITY,
             {

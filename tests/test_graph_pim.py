@@ -313,7 +313,7 @@ def test_future_start_adds_membership_when_it_starts(e: Entra) -> None:
 
 
 def test_owner_activation_changes_owners_not_members(e: Entra) -> None:
-    caller = e.app.state.entra.directory.tokens[e.tokens["admin"]]
+    caller = e.app.state.entra.directory.caller_for(f"Bearer {e.tokens['admin']}")
     e.app.state.entra.pim.create_request(
         "eligibility",
         {

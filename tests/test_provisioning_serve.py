@@ -57,6 +57,11 @@ def test_serve_starts_entra_with_seeded_world_and_provisions_on_the_shared_clock
             adv = http.post(cfg["graph_sandbox_url"] + "clock/advance", json={"duration": "PT2H"})
             assert adv.status_code == 200
             assert ec2_members() == set()
+            # the admin's token read at the start has expired on the clock (2 h 11 min later): Graph says so
+            stale = http.get(f"{graph}/auditLogs/provisioning", headers={"Authorization": f"Bearer {tokens['admin']}"})
+            assert stale.status_code == 401 and stale.json()["error"]["code"] == "InvalidAuthenticationToken"
+            assert "expired" in stale.json()["error"]["message"]
+            tokens = sandbox.config()["graph_tokens"]  # the config always holds current tokens
             logs = http.get(f"{graph}/auditLogs/provisioning", headers={"Authorization": f"Bearer {tokens['admin']}"})
             assert logs.status_code == 200 and logs.json()["value"]
             bad = http.get(f"{graph}/me", headers={"Authorization": "Bearer nope"})

@@ -9,6 +9,7 @@ once the target is healthy provisioning resumes and converges. An exception in j
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -82,6 +83,11 @@ def _advance(http: httpx2.Client, cfg: dict[str, Any], duration: str) -> dict[st
     return body
 
 
+def _admin(sandbox: RunningSandbox) -> Callable[[], dict[str, str]]:
+    """Return a function giving the admin's current Graph auth header (tokens expire on the sandbox clock)."""
+    return lambda: {"Authorization": f"Bearer {sandbox.config()['graph_tokens']['admin']}"}
+
+
 def _job(http: httpx2.Client, cfg: dict[str, Any], admin: dict[str, str]) -> dict[str, Any]:
     sp = http.get(f"{cfg['graph_url']}/servicePrincipals", headers=admin).json()["value"][0]
     jobs = http.get(f"{cfg['graph_url']}/servicePrincipals/{sp['id']}/synchronization/jobs", headers=admin)
@@ -91,7 +97,7 @@ def _job(http: httpx2.Client, cfg: dict[str, Any], admin: dict[str, str]) -> dic
 
 
 def _activate(http: httpx2.Client, cfg: dict[str, Any], who: str, group: str, duration: str) -> None:
-    tokens = cfg["graph_tokens"]
+    tokens = http.get(cfg["graph_sandbox_url"] + "tokens").json()["graph_tokens"]  # current (tokens expire)
     h = {"Authorization": f"Bearer {tokens[who]}"}
     me = http.get(f"{cfg['graph_url']}/me", headers=h).json()
     groups = http.get(f"{cfg['graph_url']}/groups", headers=h).json()["value"]
@@ -116,23 +122,23 @@ def test_a_target_answering_garbage_is_survived_and_provisioning_converges_after
         proxy = Garbage(sandbox.scim_url)
         served = sandbox.serve_app("garbage", _app(proxy))
         cfg = sandbox.config()
-        admin = {"Authorization": f"Bearer {cfg['graph_tokens']['admin']}"}
+        admin = _admin(sandbox)
         r = http.post(
             cfg["graph_sandbox_url"] + "provisioning/target",
             json={"scim_url": served.base_url + "/", "scim_token": sandbox.scim_token},
         )
         assert r.status_code == 200, r.text
-        assert _job(http, cfg, admin)["status"]["lastExecution"]["state"] == "Succeeded"
+        assert _job(http, cfg, admin())["status"]["lastExecution"]["state"] == "Succeeded"
 
         # a new in-scope user per garbage answer: 201 without "id", a non-JSON 200, a 302
-        groups = http.get(f"{cfg['graph_url']}/groups", headers=admin).json()["value"]
+        groups = http.get(f"{cfg['graph_url']}/groups", headers=admin()).json()["value"]
         all_users = next(g["id"] for g in groups if g["displayName"] == ALL)
-        logs_before = len(http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin).json()["value"])
+        logs_before = len(http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin()).json()["value"])
         for mode in ("no-id", "not-json", "redirect"):
             upn = f"{mode}@jitbox.example"
             new = http.post(
                 f"{cfg['graph_url']}/users",
-                headers=admin,
+                headers=admin(),
                 json={
                     "displayName": mode,
                     "givenName": mode,  # AWS requires given name and surname, else the user is never sent
@@ -144,20 +150,20 @@ def test_a_target_answering_garbage_is_survived_and_provisioning_converges_after
             )
             assert new.status_code == 201, new.text
             ref = {"@odata.id": f"{cfg['graph_url']}/directoryObjects/{new.json()['id']}"}
-            added = http.post(f"{cfg['graph_url']}/groups/{all_users}/members/$ref", headers=admin, json=ref)
+            added = http.post(f"{cfg['graph_url']}/groups/{all_users}/members/$ref", headers=admin(), json=ref)
             assert added.status_code == 204, added.text
             proxy.mode = mode
             seen = proxy.seen
             _advance(http, cfg, "PT41M")
             assert proxy.seen > seen  # the cycle ran against the garbage
-            job = _job(http, cfg, admin)
+            job = _job(http, cfg, admin())
             assert job["status"]["code"] == "Active"  # true: the job runs, it is not quarantined
             assert job["status"]["lastExecution"]["state"] == "Failed"
             assert job["status"]["lastExecution"]["error"]["code"] == INCOMPATIBLE
             assert job["nextCycleDateTime"] is not None
             assert any(e["objectId"] and e["error"] == INCOMPATIBLE for e in job["escrows"])
         assert job["status"]["countSuccessiveCompleteFailures"] == 3
-        logs = http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin).json()["value"]
+        logs = http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin()).json()["value"]
         failures = [e for e in logs[: len(logs) - logs_before] if e["provisioningStatusInfo"]["status"] == "failure"]
         assert {e["sourceIdentity"]["displayName"] for e in failures} == {"no-id", "not-json", "redirect"}
         for entry in failures:
@@ -170,7 +176,7 @@ def test_a_target_answering_garbage_is_survived_and_provisioning_converges_after
         # the target recovers: the escrow retries (6 h at most [E-QUAR]) and the cycles converge
         proxy.mode = "ok"
         _advance(http, cfg, "PT7H")
-        job = _job(http, cfg, admin)
+        job = _job(http, cfg, admin())
         assert job["status"]["code"] == "Active" and job["escrows"] == []
         assert job["status"]["lastExecution"]["state"] == "Succeeded"
         assert job["status"]["countSuccessiveCompleteFailures"] == 0
@@ -186,7 +192,7 @@ def test_a_target_answering_garbage_is_survived_and_provisioning_converges_after
 def test_an_exception_in_our_own_code_is_logged_and_the_cycle_re_arms() -> None:
     with start_sandbox(ManualClock(), seed=5) as sandbox, httpx2.Client(timeout=30) as http:
         cfg = sandbox.config()
-        admin = {"Authorization": f"Bearer {cfg['graph_tokens']['admin']}"}
+        admin = _admin(sandbox)
         tenant = sandbox.servers["entra"].server.config.app.state.entra
         job = next(iter(tenant.jobs.values()))
         real = job.view.snapshot
@@ -199,19 +205,19 @@ def test_an_exception_in_our_own_code_is_logged_and_the_cycle_re_arms() -> None:
         job.view.snapshot = broken
         _advance(http, cfg, "PT41M")
         assert calls["n"] >= 1
-        status = _job(http, cfg, admin)
+        status = _job(http, cfg, admin())
         assert status["status"]["code"] == "Active"
         assert status["status"]["lastExecution"]["state"] == "Failed"
         assert status["status"]["lastExecution"]["error"]["code"] == "InternalError"
         assert "KeyError" in status["status"]["lastExecution"]["error"]["message"]
         assert status["nextCycleDateTime"] is not None
-        logs = http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin).json()["value"]
+        logs = http.get(f"{cfg['graph_url']}/auditLogs/provisioning", headers=admin()).json()["value"]
         assert logs[0]["provisioningStatusInfo"]["errorInfo"]["errorCode"] == "InternalError"
         job.view.snapshot = real
         _activate(http, cfg, "rich", EC2, "PT1H")
         _advance(http, cfg, "PT41M")
         assert _ec2_members(sandbox) == {RICH}
-        assert _job(http, cfg, admin)["status"]["lastExecution"]["state"] == "Succeeded"
+        assert _job(http, cfg, admin())["status"]["lastExecution"]["state"] == "Succeeded"
 
 
 def test_a_raising_timer_never_makes_clock_advance_fail() -> None:

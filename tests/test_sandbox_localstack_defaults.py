@@ -75,7 +75,7 @@ def test_jitbox_env_prints_exports_dotenv_and_json_from_a_running_sandbox_or_a_c
         assert f"export AWS_ENDPOINT_URL={cfg['aws_endpoint_url']}" in exports.stdout
         assert "export AWS_ACCESS_KEY_ID=testing" in exports.stdout
         assert f"export JITBOX_SCIM_TOKEN={cfg['scim_token']}" in exports.stdout
-        assert "export JITBOX_GRAPH_TOKEN=jitbox-graph-admin" in exports.stdout
+        assert f"export JITBOX_GRAPH_TOKEN={sb.config()['graph_tokens']['admin']}" in exports.stdout  # current
         saved = tmp_path / "sandbox.json"
         saved.write_text(json.dumps(cfg), encoding="utf-8")
     as_json = json.loads(jitbox_cli("env", "--config", str(saved), "--format", "json").stdout)
@@ -108,7 +108,9 @@ def test_serve_banner_shows_graph_tokens_and_seeded_users(tmp_path: Path) -> Non
             if "Ctrl-C" in line or not line:
                 break
         text = "".join(lines)
-        assert "jitbox-graph-rich" in text and "rich.roe@jitbox.example" in text and "(admin)" in text, text
+        rich = json.loads(cfg_path.read_text(encoding="utf-8"))["graph_tokens"]["rich"]
+        assert rich in text and "rich.roe@jitbox.example" in text and "(admin)" in text, text
+        assert "expire 1h after minting on the sandbox clock" in text and "_sandbox/tokens or jitbox env" in text
         assert "world seed" in text and "jitbox env --url" in text
     finally:
         proc.terminate()

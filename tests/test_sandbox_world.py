@@ -53,7 +53,8 @@ def idc_view(http: httpx2.Client, cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def activate(http: httpx2.Client, cfg: dict[str, Any], who: str = "rich") -> None:
-    headers = {"Authorization": f"Bearer {cfg['graph_tokens'][who]}"}
+    tokens = http.get(cfg["graph_sandbox_url"] + "tokens").json()["graph_tokens"]  # current: a reset mints new ones
+    headers = {"Authorization": f"Bearer {tokens[who]}"}
     me = http.get(cfg["graph_url"] + "/me", headers=headers).json()
     groups = http.get(cfg["graph_url"] + "/groups", headers=headers, params={"$filter": f"displayName eq '{EC2}'"})
     r = http.post(

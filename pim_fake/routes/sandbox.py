@@ -1,8 +1,11 @@
 """The fake Entra's own ``/_sandbox`` routes (beside the shared clock/reset/state ones):
 
-- ``POST /_sandbox/tokens`` ``{"identity": "rich", "mfa": true, "acrs": ["c1"]}`` → a bearer token for a seeded
-  identity (``mfa``/``acrs`` are the token's claims for the MFA and authentication-context rules);
-- ``GET /_sandbox/tokens`` → identity name → default token (``graph_tokens``);
+- ``POST /_sandbox/tokens`` ``{"identity": "rich", "mfa": true, "acrs": ["c1"], "lifetime": "PT10M"}`` → a new
+  random bearer token for a seeded identity (``mfa``/``acrs`` are the token's claims for the MFA and
+  authentication-context rules; ``lifetime`` defaults to the sandbox's token lifetime), with ``expires_in`` seconds
+  and ``expires_at`` on the sandbox clock (:mod:`pim_fake.tokens`);
+- ``GET /_sandbox/tokens`` → identity name → current default token (``graph_tokens``, renewed as it nears expiry),
+  and ``token_lifetime`` seconds;
 - ``GET /_sandbox/provisioning`` → each job's status, fast-path decisions and target cache;
 - ``POST /_sandbox/provisioning/target`` → point a provisioning job at any SCIM server.
 """
@@ -16,9 +19,11 @@ from fastapi import APIRouter, Request
 
 from fakekit.guard import is_loopback
 from fakekit.timefmt import with_iso_times
+from pim_fake.directory import iso
 from pim_fake.errors import bad_request
 from pim_fake.provisioning import ScimTarget
 from pim_fake.routes.deps import JsonBody, TenantDep
+from pim_fake.tokens import parse_token_lifetime
 
 __all__ = ["router"]
 
@@ -26,23 +31,34 @@ router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
 
 
 @router.get("/tokens")
-def list_tokens(request: Request) -> dict[str, Any]:
-    """Return identity name → default bearer token of the seeded world."""
-    return {"graph_tokens": request.app.state.graph_tokens}
+def list_tokens(request: Request, tenant: TenantDep) -> dict[str, Any]:
+    """Return identity name → current default bearer token of the seeded world, and the token lifetime."""
+    return {"graph_tokens": dict(request.app.state.graph_tokens), "token_lifetime": tenant.token_lifetime}
 
 
 @router.post("/tokens")
 def mint(body: JsonBody, tenant: TenantDep) -> Any:
-    """Mint a bearer token for a seeded identity with the given claims."""
+    """Mint a random bearer token for a seeded identity with the given claims, expiring on the sandbox clock."""
     if not isinstance(body, dict) or not isinstance(body.get("identity"), str):
         raise bad_request('Give {"identity": "<name>", "mfa": false, "acrs": []} naming a seeded identity.')
     acrs = body.get("acrs") or []
     if not isinstance(acrs, list) or not all(isinstance(a, str) for a in acrs):
         raise bad_request("acrs must be a list of authentication context claim values such as ['c1'].")
-    token, caller = tenant.directory_service.mint_token(body["identity"], bool(body.get("mfa", False)), tuple(acrs))
+    lifetime = None
+    if body.get("lifetime") is not None:
+        try:
+            lifetime = parse_token_lifetime(body["lifetime"])
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+    token, issued = tenant.directory_service.mint_token(
+        body["identity"], bool(body.get("mfa", False)), tuple(acrs), lifetime
+    )
+    caller = issued.caller
     return {
         "access_token": token,
         "token_type": "Bearer",
+        "expires_in": round((issued.expires - tenant.clock.now()).total_seconds()),
+        "expires_at": iso(issued.expires),
         "identity": caller.name,
         "kind": caller.kind,
         "id": caller.id,
