@@ -16,15 +16,28 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-__all__ = ["MAX_BODY_BYTES", "MAX_DEPTH", "BodyError", "json_depth", "parse_json_body", "read_body", "read_json_body"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "PARSE_INLINE_BYTES",
+    "BodyError",
+    "json_depth",
+    "parse_json_body",
+    "read_body",
+    "read_json_body",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body any jitbox route reads (1 MiB)."""
 
 MAX_DEPTH = 64
 """Deepest JSON nesting (objects and arrays) any jitbox route accepts."""
+
+PARSE_INLINE_BYTES = 64 * 1024
+"""Bodies up to this size are parsed on the event loop (well under a millisecond); larger ones in a worker thread."""
 
 BodyErrorKind = Literal["too_large", "too_deep", "invalid", "empty"]
 
@@ -105,5 +118,11 @@ def parse_json_body(raw: bytes, max_depth: int = MAX_DEPTH, allow_empty: bool = 
 async def read_json_body(
     request: Request, allow_empty: bool = False, max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_DEPTH
 ) -> Any:
-    """Read and parse the request's JSON body within the limits; raise :class:`BodyError`."""
-    return parse_json_body(await read_body(request, max_bytes), max_depth, allow_empty)
+    """Read and parse the request's JSON body within the limits; raise :class:`BodyError`.
+
+    A body over :data:`PARSE_INLINE_BYTES` is parsed in a worker thread: parsing 1 MiB of JSON takes tens of
+    milliseconds, which on the event loop would stall every other connection of the server meanwhile."""
+    raw = await read_body(request, max_bytes)
+    if len(raw) > PARSE_INLINE_BYTES:
+        return await run_in_threadpool(parse_json_body, raw, max_depth, allow_empty)
+    return parse_json_body(raw, max_depth, allow_empty)

@@ -6,9 +6,9 @@ Routes (added to the app next to :class:`fakekit.control.SandboxControl`'s clock
 - ``GET /_sandbox/requests[?limit=N]`` — a CloudTrail-like log of SCIM calls, oldest first: ``eventTime`` (injected
   clock), ``eventSource`` ``identitystore-scim.amazonaws.com``, ``eventName`` (CreateUser, PatchGroup, ...),
   ``userIdentity.type`` ``WebIdentityUser``, ``httpMethod``, ``path``, ``status``, ``errorCode``/``errorMessage``,
-  ``reason`` (the fake's explanation of a 4xx), ``requestID``, ``query`` (filter values masked),
-  ``requestParameters.httpBody`` with personal values
-  replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` and ``requestParameters.tenantId`` ([UG-scimct]).
+  ``reason`` (the fake's explanation of a 4xx), ``requestID``, ``query``, ``requestParameters.httpBody`` and
+  ``requestParameters.tenantId``, every value the request carried replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS``
+  (:mod:`scim_server.masking`, [UG-scimct]).
   ``DELETE /_sandbox/requests`` empties it.
 - ``POST /_sandbox/faults`` — body ``{"rules": [rule, ...]}`` (replaces the rules; ``"append": true`` adds). A rule:
   ``{"route": "PATCH Groups" | "GET Users" | "* Groups" | "*", "status": 429 | 500, "latency_ms": 200,
@@ -35,89 +35,36 @@ import collections
 import json
 import math
 import random
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scim_server.masking import HIDDEN, mask_body, mask_query, mask_text
+
 if TYPE_CHECKING:
     pass
 
-__all__ = ["FaultInjector", "FaultRule", "RateLimiter", "RequestLog", "mask_body", "mask_query", "mask_text"]
+__all__ = [
+    "HIDDEN",
+    "FaultInjector",
+    "FaultRule",
+    "RateLimiter",
+    "RequestLog",
+    "mask_body",
+    "mask_query",
+    "mask_text",
+]
 
 EVENT_SOURCE = "identitystore-scim.amazonaws.com"
-HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 MAX_LATENCY_MS = 10_000
-MASK_DEPTH = 64
 MAX_LOG_BYTES = 8 * 1024 * 1024
 """Most JSON bytes the request log keeps (oldest entries dropped first)."""
 MAX_LOGGED_BODY = 16 * 1024
 """Largest masked body an entry keeps; a larger one is logged as its size only."""
 MAX_FAULT_RULES = 100
 """Most fault rules in force at once (a 400 beyond): each SCIM request checks every rule."""
-_KEEP_KEYS = {"schemas", "op", "path", "type", "primary", "active", "resourcetype", "$ref"}
-_ID_RE = re.compile(r"^([0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def mask_body(value: Any, key: str = "", depth: int = 0) -> Any:
-    """Return ``value`` with personal strings replaced by ``HIDDEN_DUE_TO_SECURITY_REASONS`` ([UG-scimct]).
-
-    Structure (schemas, op, path, type, primary, active) and AWS ids stay readable; every other string is hidden.
-    Below :data:`MASK_DEPTH` levels the whole value is hidden (bodies are read at most
-    :data:`fakekit.body.MAX_DEPTH` deep, so this bounds the recursion even for values that did not come from HTTP).
-    """
-    if depth > MASK_DEPTH:
-        return HIDDEN
-    if isinstance(value, dict):
-        return {k: mask_body(v, k, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_body(v, key, depth + 1) for v in value]
-    if isinstance(value, str):
-        if key.lower() in _KEEP_KEYS or _ID_RE.match(value):
-            return value
-        return HIDDEN
-    return value
-
-
-_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_QUOTED_TEXT = re.compile(r"'([^']*)'|\"((?:[^\"\\]|\\.)*)\"")
-_PLAIN_PARAMS = {"startindex", "count", "attributes", "excludedattributes", "sortby", "sortorder"}
-"""SCIM query parameters whose values are never personal (paging and attribute names); they stay readable."""
-
-
-def mask_query(params: dict[str, str]) -> dict[str, str]:
-    """Return query parameters masked: quoted ``filter`` values hidden unless they are AWS ids (``userName eq
-    "..."``), paging and attribute-name parameters kept, every other parameter's value hidden (an
-    ``?access_token=`` never reaches the log)."""
-
-    def hide(match: re.Match[str]) -> str:
-        return match.group(0) if _ID_RE.match(match.group(1)) else f'"{HIDDEN}"'
-
-    masked: dict[str, str] = {}
-    for name, value in params.items():
-        lowered = name.lower()
-        if lowered == "filter":
-            masked[name] = _QUOTED.sub(hide, value)
-        elif lowered in _PLAIN_PARAMS and len(value) <= 200:
-            masked[name] = value
-        else:
-            masked[name] = HIDDEN
-    return masked
-
-
-def mask_text(text: str | None) -> str | None:
-    """Return a log message with every quoted value (``'...'`` or ``"..."``) hidden unless it is an AWS id: the
-    fake's explanations echo the values they refuse (``userName 'alice@example.com' is taken``)."""
-    if text is None:
-        return None
-
-    def hide(match: re.Match[str]) -> str:
-        inner = match.group(1) if match.group(1) is not None else match.group(2)
-        return match.group(0) if _ID_RE.match(inner) else f"'{HIDDEN}'"
-
-    return _QUOTED_TEXT.sub(hide, text)
 
 
 class RequestLog:

@@ -2,8 +2,8 @@
 
 Every request goes through :meth:`ScimEndpoint.dispatch`: bearer-token check (401 on a missing, wrong or expired
 token or a wrong tenant [DG-req][DG-spc]), rate limit and injected faults (429 ThrottlingException / 500), the
-handler (run with the JSON encoding of its answer in a worker thread, so the event loop keeps serving other
-connections; the store's lock keeps each operation atomic), and an entry in the CloudTrail-like request log. Errors use AWS's body (``scim_server/errors.py``);
+handler (run with the parsing of the body, the JSON encoding of its answer and the log entry in a worker thread,
+so the event loop keeps serving other connections; the store's lock keeps each operation atomic), and an entry in the CloudTrail-like request log. Errors use AWS's body (``scim_server/errors.py``);
 unexpected exceptions also answer in that shape, so no client input yields FastAPI's default error body.
 
 Operations ([DG-apis]) are the rows of :data:`ROUTES` — method, path, CloudTrail event name, handler. Each handler
@@ -35,7 +35,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route as StarletteRoute
 
-from fakekit.body import BodyError, read_json_body
+from fakekit.body import BodyError, parse_json_body, read_body
 from fakekit.ids import seeded_uuid
 from scim_server import discovery
 from scim_server.errors import (
@@ -46,7 +46,8 @@ from scim_server.errors import (
     ScimError,
     error_body,
 )
-from scim_server.sandbox import EVENT_SOURCE, apply_latency, mask_body, mask_query, mask_text
+from scim_server.masking import echoed_values, mask_body, mask_echoes, mask_path, mask_query
+from scim_server.sandbox import EVENT_SOURCE, apply_latency
 from scim_server.service import ScimService
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def unsupported(svc: ScimService, call: Call) -> Reply:
 
 def not_found(svc: ScimService, call: Call) -> Reply:
     """Answer 404 for a path that is no SCIM resource."""
-    raise ScimError(404, "Resource not found.", f"no SCIM resource at {call.path}")
+    raise ScimError(404, "Resource not found.", f"no SCIM resource at {call.path!r}")
 
 
 # --- the route table ------------------------------------------------------------------------------------------
@@ -281,25 +282,45 @@ class ScimEndpoint:
             return seeded_uuid(self.ctx.rng)
 
     async def dispatch(self, request: Request) -> Response:
-        """Answer one SCIM request (see the module docstring) and log it; never raises."""
-        ctx = self.ctx
-        rid = self.request_id()
+        """Answer one SCIM request (see the module docstring) and log it; never raises.
+
+        Only what needs no body (token, rate limit, injected faults) and the reading of the raw bytes run on the event
+        loop; parsing the JSON, the handler, encoding the answer and the request-log entry (masking a body of up to
+        1 MiB) run in a worker thread, so no request holds the loop that serves every other connection.
+        """
         tenant = request.path_params.get("tenant_id", "")
         rest = request.path_params.get("rest", "")
+        raw: bytes | None = None
+        early: Exception | None = None
+        try:
+            await self._admit(request, tenant, rest.strip("/").split("/")[0] if rest else "")
+            raw = await _read_raw(request)
+        except Exception as exc:  # answered (and logged) like any other failure, in the worker thread
+            early = exc
+        return await run_in_threadpool(self._process, request, tenant, rest, raw, early)
+
+    def _process(
+        self, request: Request, tenant: str, rest: str, raw: bytes | None, early: Exception | None
+    ) -> Response:
+        """Parse, run the handler, encode and log (in a worker thread; the store's lock keeps each operation
+        atomic); ``early`` is a failure of the checks on the loop, answered here."""
+        ctx = self.ctx
+        rid = self.request_id()
         handler, params, event = resolve(request.method, rest)
         data: Any = None
-        status = 500
         reason: str | None = None
         detail: str | None = None
         response: Response
         try:
-            await self._admit(request, tenant, rest.strip("/").split("/")[0] if rest else "")
-            data = await _read_json(request)
+            if early is not None:
+                raise early
+            data = _parse(raw)
             call = Call(
                 request.method, str(request.url), request.url.path, params, request.query_params, data, ctx.options
             )
-            reply, response = await run_in_threadpool(self._answer, handler, call, rid)
+            reply = handler(self.service, call)
             status = reply.status
+            response = _json(reply.status, reply.body, {"x-amzn-RequestId": rid, **reply.headers})
         except ScimError as exc:
             status, reason, detail = exc.status, exc.reason, exc.detail
             response = _json(
@@ -315,12 +336,6 @@ class ScimEndpoint:
             response = _json(500, error_body(500, DETAIL_INTERNAL, rid, ctx.clock.now()), {"x-amzn-RequestId": rid})
         ctx.requests.add(_log_entry(ctx, rid, event, request, tenant, status, data, reason, detail))
         return response
-
-    def _answer(self, handler: Handler, call: Call, rid: str) -> tuple[Reply, Response]:
-        """Run the handler and encode its answer: in a worker thread, so the event loop keeps reading and writing
-        other connections meanwhile (the store's lock keeps each operation atomic)."""
-        reply = handler(self.service, call)
-        return reply, _json(reply.status, reply.body, {"x-amzn-RequestId": rid, **reply.headers})
 
     async def _admit(self, request: Request, tenant: str, resource: str) -> None:
         """Return None when the request may reach its handler; else raise 401, 429 or an injected fault."""
@@ -346,15 +361,27 @@ def install(app: FastAPI, ctx: IdcContext) -> None:
     app.router.routes.append(StarletteRoute("/{tenant_id}/scim/v2/{rest:path}", endpoint.dispatch, methods=_METHODS))
 
 
-async def _read_json(request: Request) -> Any:
+async def _read_raw(request: Request) -> bytes | None:
+    """Return the raw body of a POST/PUT/PATCH (None for other methods) within :mod:`fakekit.body`'s size limit;
+    raise 415 for a body that is not JSON, 413 for one too large."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype not in _JSON_TYPES and not ctype.endswith("+json"):
         raise ScimError(415, "Unsupported Media Type.", f"Content-Type {ctype!r} is not JSON (application/scim+json)")
     try:
-        return await read_json_body(request)
-    except BodyError as exc:  # too large (413), too deep, empty or not JSON (400) [fakekit.body]
+        return await read_body(request)
+    except BodyError as exc:  # too large (413) [fakekit.body]
+        raise ScimError(exc.status, DETAIL_INVALID, exc.message) from None
+
+
+def _parse(raw: bytes | None) -> Any:
+    """Return the JSON value of ``raw`` (None when there is no body to read); 400 when too deep, empty or not JSON."""
+    if raw is None:
+        return None
+    try:
+        return parse_json_body(raw)
+    except BodyError as exc:  # too deep, empty or not JSON (400) [fakekit.body]
         raise ScimError(exc.status, DETAIL_INVALID, exc.message) from None
 
 
@@ -386,7 +413,10 @@ def _log_entry(
     reason: str | None,
     detail: str | None,
 ) -> dict[str, Any]:
-    """Return the CloudTrail-like request-log entry of one SCIM call [UG-scimct] (personal values masked)."""
+    """Return the CloudTrail-like request-log entry of one SCIM call [UG-scimct] (personal values masked: the body,
+    every query parameter, the path's segments, and every value of the request that a message repeats)."""
+    query = dict(request.query_params)
+    path = request.url.path
     entry: dict[str, Any] = {
         "eventTime": ctx.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "eventSource": EVENT_SOURCE,
@@ -394,13 +424,17 @@ def _log_entry(
         "userIdentity": {"type": "WebIdentityUser"},
         "requestID": rid,
         "httpMethod": request.method,
-        "path": request.url.path,
-        "query": mask_query(dict(request.query_params)) or None,
+        "path": mask_path(path, ctx.tenant_id),
+        "query": mask_query(query) or None,
         "status": status,
-        "requestParameters": {"httpBody": mask_body(data) if data is not None else None, "tenantId": tenant},
+        "requestParameters": {
+            "httpBody": mask_body(data) if data is not None else None,
+            "tenantId": mask_path(tenant, ctx.tenant_id),
+        },
     }
     if status >= 400:
         entry["errorCode"] = ERROR_CODES.get(status, "ValidationException")
-        entry["errorMessage"] = detail
-        entry["reason"] = mask_text(reason)
+        echoed = echoed_values(data, query, path, ctx.tenant_id)
+        entry["errorMessage"] = mask_echoes(detail, echoed)
+        entry["reason"] = mask_echoes(reason, echoed)
     return entry

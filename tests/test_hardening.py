@@ -268,6 +268,83 @@ def test_request_log_masks_every_query_parameter_and_echoed_value(idc: Idc) -> N
     assert mask_body(json.loads(_nested(200)))  # the masker stops at its depth, no RecursionError
 
 
+def test_request_log_hides_every_value_a_request_carried_wherever_it_appears(idc: Idc) -> None:
+    """Unquoted filter values, unknown parameter names, paging parameters that are not numbers, path segments, a
+    wrong tenant id, PATCH ops and paths, unknown body keys, and messages that repeat any of them unquoted."""
+    m = "zq.secret"
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    uid = idc.scim("POST", "Users", _user("ok.person@example.com")).json()["id"]
+    queries = [f"filter=userName eq {m}", f"filter={m}", f'filter=userName eq "{m}', f"{m}=1", f"count={m}"]
+    queries += [f"startIndex={m}", f"attributes={m}", f"sortBy={m}", f"cursor={m}"]
+    for query in queries:
+        idc.c.get(f"{idc.base}/Users?{query}", headers=idc.h)
+    for method, path, body in [
+        ("GET", f"Users/{m}", None),
+        ("DELETE", f"Groups/{m}", None),
+        ("GET", m, None),
+        ("PATCH", f"Users/{uid}", {"schemas": [patch], "Operations": [{"op": "replace", "path": m, "value": "x"}]}),
+        ("PATCH", f"Users/{uid}", {"schemas": [patch], "Operations": [{"op": m, "path": "displayName"}]}),
+        ("PATCH", f"Users/{uid}", {"schemas": [patch], "Operations": [{"op": "replace", "value": {m: "x"}}]}),
+        ("POST", "Users", {**_user("other@example.com"), m: "x"}),
+        ("POST", "Groups", {"displayName": m, "members": [{"value": m}]}),
+    ]:
+        assert idc.scim(method, path, body).status_code in (400, 404, 409), (method, path)
+    idc.c.get(f"/{m}/scim/v2/Users", headers=idc.h)
+    log = idc.c.get("/_sandbox/requests").json()["requests"]
+    assert m not in json.dumps(log)
+    # what is structure stays readable
+    idc.c.get(f'{idc.base}/Users?filter=id eq "{uid}"&count=5', headers=idc.h)
+    add = {"op": "add", "path": "members", "value": [{"value": uid}]}
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "readable"}
+    gid = idc.scim("POST", "Groups", group).json()["id"]
+    idc.scim("PATCH", f"Groups/{gid}", {"schemas": [patch], "Operations": [add]})
+    *_, listing, _create, patched = idc.c.get("/_sandbox/requests").json()["requests"]
+    assert listing["query"] == {"filter": f'id eq "{uid}"', "count": "5"}
+    assert patched["path"].endswith(f"/scim/v2/Groups/{gid}")
+    assert patched["requestParameters"]["httpBody"]["Operations"] == [add]
+
+
+def test_fault_rules_are_capped_at_100() -> None:
+    assert MAX_FAULT_RULES == 100  # the cap test_fault_rules_are_capped exercises
+
+
+def test_serve_beyond_loopback_says_that_control_routes_need_the_admin_token(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from fakekit.guard import ADMIN_HEADER
+
+    cfg_path = tmp_path / "cfg.json"
+    command = [sys.executable, "-m", "jitbox", "serve", "--host", "0.0.0.0", "--port", "0", "--entra-port", "0"]
+    proc = subprocess.Popen(
+        [*command, "--config-out", str(cfg_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        text = "".join(lines)
+        token = json.loads(cfg_path.read_text(encoding="utf-8"))["sandbox_admin_token"]
+        assert "listening beyond loopback: every /_sandbox route (but /_sandbox/health) needs the header" in text
+        assert f"{ADMIN_HEADER}: {token}" in text, text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 @pytest.mark.parametrize("text", ["PT۱H", "PT1H ", " PT1H", "۱h", "1h ", "PT1H\u00a0"])
 def test_duration_parser_refuses_unicode_digits_and_surrounding_space(text: str) -> None:
     with pytest.raises(DurationError):
