@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fakekit.body import BodyError, read_json_body
 from fakekit.errors import bad_request, body_error, sandbox_error
+from fakekit.offloop import EncodeInWorker
 from fakekit.openapi import spec_for
 from fakekit.timefmt import iso_z
 from sim.clock import Clock, ClockError, ScaledClock
@@ -54,7 +55,7 @@ class SandboxControl:
         self._resets: list[Callable[[], None]] = []
         self._reset_handler: Callable[[bool], dict[str, Any]] | None = None
         self._states: dict[str, Callable[[], Any]] = {}
-        self.router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+        self.router = APIRouter(prefix="/_sandbox", tags=["sandbox"], route_class=EncodeInWorker)
         self.router.add_api_route("/clock", self.get_clock, methods=["GET"])
         self.router.add_api_route("/clock/advance", self.advance_clock, methods=["POST"])
         self.router.add_api_route("/clock/pause", self.pause_clock, methods=["POST"])

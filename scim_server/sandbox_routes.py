@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from fakekit.body import BodyError, read_json_body
 from fakekit.errors import bad_request, body_error, sandbox_error
+from fakekit.offloop import json_in_worker
 from scim_server.sandbox import MAX_FAULT_RULES, parse_rule
 from scim_server.tokens import TokenError
 
@@ -55,7 +56,7 @@ async def get_requests(request: Request, ctx: Ctx) -> Any:
             limit = int(raw)
         except ValueError:
             return bad_request("limit", f"limit must be an integer, got {raw!r}")
-    return {"requests": ctx.requests.entries(limit)}
+    return await json_in_worker(lambda: {"requests": ctx.requests.entries(limit)})  # up to 8 MiB: encode off the loop
 
 
 @router.delete("/requests")

@@ -97,3 +97,30 @@ def test_every_protocols_large_bodies_are_parsed_off_the_event_loop(monkeypatch:
         assert graph.post("/v1.0/groups", content=body, headers=admin).status_code < 500
         assert idc.post("/", content=body, headers=amz).status_code < 500
     assert [on_loop for _, on_loop in seen] == [False, False, True, True]  # large: a worker thread; small: inline
+
+
+def test_large_answers_of_graph_and_sandbox_routes_are_encoded_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FastAPI encodes a sync route's result on the event loop; ``fakekit.offloop`` encodes it in the worker thread
+    (a 10,000-user ``GET /_sandbox/state`` takes over a second to encode)."""
+    import fakekit.offloop
+
+    seen: list[tuple[str, bool]] = []
+    monkeypatch.setattr(fakekit.offloop, "jsonable_encoder", _recording(fakekit.offloop.jsonable_encoder, seen, "enc"))
+    entra = create_entra(ManualClock())
+    graph = TestClient(entra)
+    admin = {"Authorization": f"Bearer {entra.state.graph_tokens['admin']}"}
+    idc = TestClient(create_idc(ManualClock(), seed=1))
+    answers = [
+        graph.get("/v1.0/users", headers=admin),
+        graph.get("/v1.0/auditLogs/directoryAudits", headers=admin),
+        graph.post("/v1.0/groups", json={"displayName": "G", "mailEnabled": False, "securityEnabled": True,
+                                         "mailNickname": "g"}, headers=admin),
+        graph.get("/_sandbox/state"),
+        idc.get("/_sandbox/state"),
+        idc.get("/_sandbox/requests"),
+    ]  # fmt: skip
+    assert [r.status_code for r in answers] == [200, 200, 201, 200, 200, 200], [r.text[:200] for r in answers]
+    assert len(seen) == len(answers) and not any(on_loop for _, on_loop in seen)
+    assert answers[0].json()["value"] and "entra" in answers[3].json()

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.routes.deps import V1, CallerDep, JsonBody, ODataDep, PimDep
 from pim_fake.routes.pim_requests import GROUP
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1, tags=["pim"])
+router = APIRouter(prefix=V1, tags=["pim"], route_class=EncodeInWorker)
 
 APPROVAL = f"{GROUP}/assignmentApprovals/{{approval_id}}"
 

@@ -7,11 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.routes.deps import V1, ODataDep, TenantDep, require_admin
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1 + "/auditLogs", tags=["audit"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix=V1 + "/auditLogs", tags=["audit"], dependencies=[Depends(require_admin)], route_class=EncodeInWorker
+)
 
 
 @router.get("/directoryAudits")

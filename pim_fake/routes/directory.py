@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.routes.deps import V1, CallerDep, JsonBody, JsonObject, ODataDep, TenantDep, get_caller, require_admin
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1, tags=["directory"])
+router = APIRouter(prefix=V1, tags=["directory"], route_class=EncodeInWorker)
 _user = [Depends(get_caller)]
 _admin = [Depends(require_admin)]
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.directory import Caller
 from pim_fake.pim import Pim
 from pim_fake.pim_terms import ASSIGNMENT, ELIGIBILITY
@@ -24,7 +25,7 @@ GROUP = "/identityGovernance/privilegedAccess/group"
 ASR = f"{GROUP}/assignmentScheduleRequests"
 ESR = f"{GROUP}/eligibilityScheduleRequests"
 
-router = APIRouter(prefix=V1, tags=["pim"])
+router = APIRouter(prefix=V1, tags=["pim"], route_class=EncodeInWorker)
 _user = [Depends(get_caller)]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.directory import Caller
 from pim_fake.errors import bad_request
 from pim_fake.pim import Pim
@@ -19,7 +20,7 @@ from pim_fake.routes.pim_requests import GROUP
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1, tags=["pim"])
+router = APIRouter(prefix=V1, tags=["pim"], route_class=EncodeInWorker)
 _user = [Depends(get_caller)]
 
 AS = f"{GROUP}/assignmentSchedules"

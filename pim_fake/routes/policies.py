@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.routes.deps import V1, AdminDep, CallerDep, JsonBody, OData, ODataDep, PimDep, get_caller
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1 + "/policies", tags=["policies"])
+router = APIRouter(prefix=V1 + "/policies", tags=["policies"], route_class=EncodeInWorker)
 _user = [Depends(get_caller)]
 
 

@@ -8,11 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from fakekit.offloop import EncodeInWorker
 from pim_fake.routes.deps import V1, ODataDep, TenantDep, read_json, require_admin
 
 __all__ = ["router"]
 
-router = APIRouter(prefix=V1 + "/servicePrincipals/{sp_id}/synchronization/jobs", tags=["provisioning"])
+router = APIRouter(
+    prefix=V1 + "/servicePrincipals/{sp_id}/synchronization/jobs", tags=["provisioning"], route_class=EncodeInWorker
+)
 _admin = [Depends(require_admin)]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from fakekit.guard import is_loopback
+from fakekit.offloop import EncodeInWorker
 from fakekit.timefmt import with_iso_times
 from pim_fake.directory import iso
 from pim_fake.errors import bad_request
@@ -27,7 +28,7 @@ from pim_fake.tokens import parse_token_lifetime
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/_sandbox", tags=["sandbox"])
+router = APIRouter(prefix="/_sandbox", tags=["sandbox"], route_class=EncodeInWorker)
 
 
 @router.get("/tokens")
