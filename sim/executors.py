@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -62,13 +64,37 @@ class LocalExecutor:
     ) -> list[list[CellResult]]:
         """Run the chunks on the pool; results come back in chunk order."""
         out: list[list[CellResult] | None] = [None] * len(chunks)
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=get_context("spawn"), initializer=keep_freed_memory
+        ) as pool:
             futures = {pool.submit(run_cells, spec, list(chunk), engine): k for k, chunk in enumerate(chunks)}
             for future in as_completed(futures):
                 k = futures[future]
                 out[k] = future.result()
                 progress(len(chunks[k]))
         return [x for x in out if x is not None]
+
+
+M_TRIM_THRESHOLD = -1
+"""glibc's ``mallopt`` parameter: how much free memory at the top of the heap ``free`` keeps before returning it."""
+
+
+def keep_freed_memory(threshold: int = 64 << 20) -> bool:
+    """Let this process keep up to ``threshold`` bytes of freed heap instead of returning it to the kernel (glibc
+    ``mallopt(M_TRIM_THRESHOLD)``); return whether it was set. The local pool runs it in every worker.
+
+    A sweep cell allocates and frees about 2 MB of arrays (10,000 activations × 25 columns). With glibc's default
+    (128 KiB) the freed top of the heap goes back to the kernel after each cell and the next cell page-faults it in
+    again: measured on a 10,000 × 10,000 sweep, about 1 ms of system time per cell, as much as the cell's own work.
+    Elsewhere (not Linux, no ``mallopt``) nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_TRIM_THRESHOLD, threshold))
 
 
 class DaskExecutor:

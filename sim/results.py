@@ -132,14 +132,32 @@ def _json_float(x: float) -> float | None:
 def percentiles(values: np.ndarray, q: Sequence[float], with_max: bool = False) -> list[float | None]:
     """Return the ``q`` percentiles of the non-NaN ``values`` (and their max), rounded to milliseconds.
 
-    Every entry is None when no value is finite.
+    Every entry is None when no value is finite. The values are ``numpy.percentile``'s (its default ``linear``
+    method, computed the same way to the bit: ``tests/test_results.py`` holds them equal), from one partial sort
+    for every rank needed and the max instead of one per call — sweeps take three per cell.
     """
     v = values[~np.isnan(values)]
-    if len(v) == 0:
+    n = len(v)
+    if n == 0:
         return [None] * (len(q) + with_max)
-    out: list[float | None] = [round(float(x), 3) for x in np.percentile(v, q)]
+    virtual = [(n - 1) * (x / 100) for x in q]
+    lows = [math.floor(x) for x in virtual]
+    kth = sorted({k for lo in lows if lo < n - 1 for k in (lo, lo + 1)})
+    if kth:
+        v.partition(kth)
+    top = float(v.max())
+    out: list[float | None] = []
+    for x, lo in zip(virtual, lows, strict=True):
+        if x >= n - 1:  # numpy takes the max on both sides, with its index -1 in the weight
+            a = b = top
+            t = x + 1
+        else:
+            a, b = float(v[lo]), float(v[lo + 1])
+            t = x - lo
+        diff = b - a  # numpy's _lerp: from below under one half, from above at or over it
+        out.append(round(b - diff * (1 - t) if t >= 0.5 else a + diff * t, 3))
     if with_max:
-        out.append(round(float(v.max()), 3))
+        out.append(round(top, 3))
     return out
 
 

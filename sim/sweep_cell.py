@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from sim.bounds import worst_case
+from sim.population import Population
 from sim.results import BOUND_TOLERANCE, percentiles
-from sim.run import simulate
-from sim.settings import EntitlementMode
+from sim.run import choose_engine, simulate
+from sim.settings import EntitlementMode, Settings
 from sim.sweep_spec import SweepSpec, arrival_population, cell_seed
+from sim.vector import worst_case_columns
 
 __all__ = ["METRICS", "CellResult", "run_cell", "run_cells"]
 
@@ -60,6 +62,22 @@ class CellResult:
         return {"cell": self.index, **axes, **self.metrics}
 
 
+def _replication(s: Settings, population: Population, seed: int, how: str) -> dict[str, np.ndarray]:
+    """Return the columns a cell reads from one replication (``path``, ``time_to_access``, ``overhang``,
+    ``window``): on the event engine for ``how == "engine"``, else on the numpy path without the modelled user's
+    launches, which no sweep metric reads (:func:`sim.vector.worst_case_columns`; same values)."""
+    if how != "engine":
+        return worst_case_columns(s, population.draw(s, seed))
+    run = simulate(s, population, seed, engine="engine")
+    c = run.columns
+    return {
+        "path": c["path"],
+        "time_to_access": c["time_to_access"],
+        "overhang": c["overhang"],
+        "window": run.effective_window(),
+    }
+
+
 def _sd(values: list[float | None]) -> float | None:
     """Return the standard deviation of the known values rounded to milliseconds, or None for fewer than two."""
     v = [x for x in values if x is not None]
@@ -73,14 +91,14 @@ def run_cell(spec: SweepSpec, index: int, engine: str | None = None) -> CellResu
     population = arrival_population(axes["arrivals"], spec.activations, spec.population)
     overhang, tta, window, paths = [], [], [], []
     p99_overhang, p99_tta = [], []
+    how = choose_engine(s, population, engine or spec.engine)
     engine_runs = 0
     for r in range(spec.replications):
-        run = simulate(s, population, cell_seed(spec.seed, index, r), engine=engine or spec.engine)
-        engine_runs += run.engine == "engine"
-        c = run.columns
+        c = _replication(s, population, cell_seed(spec.seed, index, r), how)
+        engine_runs += how == "engine"
         overhang.append(c["overhang"])
         tta.append(c["time_to_access"])
-        window.append(run.effective_window())
+        window.append(c["window"])
         paths.append(c["path"])
         if spec.replications > 1:  # the spread of p99 across replications
             p99_overhang.append(percentiles(c["overhang"], [99])[0])

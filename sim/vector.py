@@ -35,6 +35,7 @@ __all__ = [
     "next_cycle_after_v",
     "simulate_vector",
     "vector_columns",
+    "worst_case_columns",
 ]
 
 NAN = np.nan
@@ -79,7 +80,7 @@ def fast_path_admissions(start: np.ndarray, app: np.ndarray, s: Settings) -> np.
     if limit == 0:
         return admitted
     if s.fast_path_window_mode is WindowMode.FIXED:
-        order = live[np.lexsort((live, start[live], app[live]))]
+        order = _engine_order(live, start, app)
         t = start[order]
         a = app[order]
         bucket = np.floor(t / s.fast_path_window)
@@ -90,7 +91,7 @@ def fast_path_admissions(start: np.ndarray, app: np.ndarray, s: Settings) -> np.
         rank = np.arange(len(order)) - np.repeat(group_start, sizes)
         admitted[order] = rank < limit
         return admitted
-    order = live[np.lexsort((live, start[live], app[live]))]
+    order = _engine_order(live, start, app)
     t, a = start[order], app[order]
     if len(order) <= limit:
         admitted[order] = True
@@ -103,6 +104,18 @@ def fast_path_admissions(start: np.ndarray, app: np.ndarray, s: Settings) -> np.
         return admitted
     admitted[order] = _sliding_pass(t, a, s)
     return admitted
+
+
+def _engine_order(live: np.ndarray, start: np.ndarray, app: np.ndarray) -> np.ndarray:
+    """Return the activations ``live`` sorted by app, then start, then index (the engine's event order per app);
+    without sorting when there is one app and the starts already rise (no approval: starts are the sorted
+    requests)."""
+    t = start[live]
+    a = app[live]
+    if not np.any(a[1:] != a[:-1]) and not np.any(t[1:] < t[:-1]):
+        return live
+    order: np.ndarray = live[np.lexsort((live, t, a))]
+    return order
 
 
 def _sliding_pass(t: np.ndarray, a: np.ndarray, s: Settings) -> np.ndarray:
@@ -126,6 +139,51 @@ def _sliding_pass(t: np.ndarray, a: np.ndarray, s: Settings) -> np.ndarray:
 
 def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[str, np.ndarray]:
     """Return the per-activation columns of :data:`sim.results.COLUMNS` computed from ``smp`` with array rules."""
+    c = _timeline(s, smp)
+    member, idc_start, idc_end = c.pop("member"), c["idc_start"], c["idc_end"]
+    intended_end, latest, worst_end = c["intended_end"], c["latest_launch"], c["worst_effective_end"]
+    if population.behaviour != "worst_case":
+        signin, first_launch, launches, effective_end = _modelled_user(
+            s, population, smp, member, idc_start, idc_end, intended_end
+        )
+    else:  # the worst-case user signs in at removal and launches at the latest instant (sim.rules.latest_launch)
+        signin = np.where(member, idc_end, NAN)
+        first_launch = np.where(member, latest, NAN)
+        launches = member.astype(np.int64)
+        effective_end = np.where(member, worst_end, NAN)
+    c.update(
+        {
+            "id": np.arange(smp.n, dtype=np.int64),
+            "app": np.asarray(smp.app, dtype=np.int64),
+            "fast_latency": smp.fast_latency.astype(F64),
+            "signin": signin,
+            "first_launch": first_launch,
+            "launches": launches,
+            "effective_end": effective_end,
+            "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
+        }
+    )
+    return finish_columns(c)
+
+
+def worst_case_columns(s: Settings, smp: Samples) -> dict[str, np.ndarray]:
+    """Return what a sweep cell reads, computed like :func:`vector_columns` but without the modelled user's sign-in
+    and launches: ``path``, ``time_to_access`` (``idc_start - request``), ``overhang`` (``worst_effective_end -
+    intended_end``) and ``window`` (``worst_effective_end - start``, :meth:`sim.results.RunResult.effective_window`).
+    """
+    c = _timeline(s, smp)
+    worst_end = c["worst_effective_end"]
+    return {
+        "path": c["path"],
+        "time_to_access": c["idc_start"] - c["request"],
+        "overhang": worst_end - c["intended_end"],
+        "window": worst_end - c["start"],
+    }
+
+
+def _timeline(s: Settings, smp: Samples) -> dict[str, np.ndarray]:
+    """Return every column up to the worst-case user (request, approval, intended end, Entra, the fast path,
+    Identity Center membership, latest launch and worst effective end) and ``member`` (reached Identity Center)."""
     request = smp.request.astype(F64)
     requested = smp.requested.astype(F64)
     decision, outcome, start = _approval(s, smp, request)
@@ -144,20 +202,7 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
     member, idc_start, idc_end = _membership(s, smp, active, fast, entra_add, entra_remove, intended_end)
     path = np.where(~active, 0, np.where(~member, 3, np.where(fast, 1, 2))).astype(np.int8)
     latest, worst_end = _worst_case_user(s, idc_end, intended_end)
-
-    if population.behaviour != "worst_case":
-        signin, first_launch, launches, effective_end = _modelled_user(
-            s, population, smp, member, idc_start, idc_end, intended_end
-        )
-    else:  # the worst-case user signs in at removal and launches at the latest instant (sim.rules.latest_launch)
-        signin = np.where(member, idc_end, NAN)
-        first_launch = np.where(member, latest, NAN)
-        launches = member.astype(np.int64)
-        effective_end = np.where(member, worst_end, NAN)
-
-    cols: dict[str, np.ndarray] = {
-        "id": np.arange(smp.n, dtype=np.int64),
-        "app": np.asarray(smp.app, dtype=np.int64),
+    return {
         "request": request,
         "outcome": outcome,
         "decision": decision,
@@ -169,18 +214,12 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
         "entra_add": entra_add,
         "entra_remove": entra_remove,
         "path": path,
-        "fast_latency": smp.fast_latency.astype(F64),
         "idc_start": idc_start,
         "idc_end": idc_end,
-        "signin": signin,
-        "first_launch": first_launch,
-        "launches": launches,
-        "effective_end": effective_end,
         "latest_launch": latest,
         "worst_effective_end": worst_end,
-        "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
+        "member": member,
     }
-    return finish_columns(cols)
 
 
 def _approval(s: Settings, smp: Samples, request: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

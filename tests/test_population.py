@@ -10,10 +10,12 @@ from sim.population import (
     BurstArrivals,
     ChoiceDist,
     ExplicitArrivals,
+    ExponentialDist,
     FixedDist,
     PoissonArrivals,
     Population,
     Samples,
+    UniformDist,
 )
 
 HOUR = 3600.0
@@ -120,3 +122,94 @@ def test_bad_population_fields_are_named(data: dict[str, object], fragment: str)
     with pytest.raises(ValidationError) as info:
         Population.model_validate(data)
     assert fragment in str(info.value)
+
+
+def _reference_sample(p: Population, seed: int) -> dict[str, np.ndarray]:
+    """The draws as numpy's own calls make them (rng.uniform, rng.exponential, every chance drawn), in the order
+    Population.sample documents: what the faster sampling must reproduce number for number."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for a in p.arrivals:
+        if isinstance(a, PoissonArrivals):
+            parts.append(a.start + np.cumsum(rng.exponential(3600.0 / a.rate_per_hour, a.count)))
+        elif isinstance(a, BurstArrivals) and a.spacing == "random":
+            parts.append(a.start + np.sort(rng.uniform(0.0, a.within, a.count)))
+        else:
+            parts.append(a.sample(rng))
+    n = sum(len(x) for x in parts)
+    app = rng.integers(0, p.apps, n) if p.apps > 1 else np.zeros(n, dtype=np.int64)
+
+    def dist(d: object) -> np.ndarray:
+        if isinstance(d, UniformDist):
+            return rng.uniform(d.low, d.high, n)
+        if isinstance(d, ExponentialDist):
+            return d.offset + rng.exponential(d.mean, n)
+        return d.sample(rng, n)  # type: ignore[attr-defined, no-any-return]
+
+    requested = (
+        np.full(n, 8 * HOUR) if p.requested_duration is None else np.minimum(dist(p.requested_duration), 8 * HOUR)
+    )
+    approver = dist(p.approver_delay)
+    denied = rng.random(n) < p.deny_probability
+    latencies = [rng.uniform(0.0, 10.0, n), rng.uniform(0.0, 10.0, n), rng.uniform(120.0, 600.0, n)]
+    signin, launch = dist(p.signin_delay), dist(p.launch_delay)
+    deactivates = rng.random(n) < p.self_deactivate_probability
+    after = np.where(deactivates, dist(p.self_deactivate_after), np.inf)
+    return {
+        "app": app,
+        "requested": requested,
+        "approver_delay": approver,
+        "denied": denied,
+        "add_latency": latencies[0],
+        "remove_latency": latencies[1],
+        "fast_latency": latencies[2],
+        "signin_delay": signin,
+        "launch_delay": launch,
+        "deactivate_after": after,
+    }
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"arrivals": [{"kind": "poisson", "rate_per_hour": 6, "count": 500}]},
+        {"arrivals": [{"kind": "burst", "count": 40, "within": 60}], "deny_probability": 0.3},
+        {
+            "arrivals": [{"kind": "poisson", "rate_per_hour": 60, "count": 99}, {"kind": "explicit", "times": [5]}],
+            "apps": 3,  # a 32-bit draw for the apps: the chances are then drawn, not skipped
+            "signin_delay": {"kind": "choice", "values": [0, 60, 600]},
+            "self_deactivate_probability": 0.0,
+        },
+        {
+            "arrivals": [{"kind": "poisson", "rate_per_hour": 600, "count": 301}],
+            "requested_duration": {"kind": "exponential", "mean": 3600},
+            "self_deactivate_probability": 0.4,
+            "self_deactivate_after": {"kind": "fixed", "value": 900},
+        },
+        {
+            "arrivals": [{"kind": "burst", "count": 31, "within": 10}],
+            "apps": 2,
+            "launch_delay": {"kind": "choice", "values": [0, 7]},
+        },
+    ],
+)
+def test_faster_sampling_draws_exactly_what_numpy_s_own_calls_draw(fields: dict[str, object]) -> None:
+    p = Population.model_validate(fields)
+    for seed in range(5):
+        got = _sample(p, seed)
+        expected = _reference_sample(p, seed)
+        for key, column in expected.items():
+            assert np.array_equal(getattr(got, key), column), (key, seed)
+
+
+def test_a_chance_of_zero_skips_its_draws_and_the_rest_follow_unchanged() -> None:
+    tiny = 5e-324  # drawn: rng.random() < tiny is False unless the double is exactly 0
+    base = {"arrivals": [{"kind": "poisson", "rate_per_hour": 60, "count": 200}]}
+    for zero, drawn in [
+        ({"deny_probability": 0.0}, {"deny_probability": tiny}),
+        ({"self_deactivate_probability": 0.0}, {"self_deactivate_probability": tiny}),
+    ]:
+        a = _sample(Population.model_validate({**base, **zero}), 3)
+        b = _sample(Population.model_validate({**base, **drawn}), 3)
+        for key in ("request", "requested", "denied", "fast_latency", "signin_delay", "deactivate_after"):
+            assert np.array_equal(getattr(a, key), getattr(b, key)), key
