@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 
 from sim.executors import LocalExecutor
@@ -66,7 +67,11 @@ def main(activations: int = 10_000, cells: int = 10_000, sample: int = 12) -> No
         f"= {spec.n_cells * spec.activations:,} activations on {workers} local processes",
         flush=True,
     )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = os.getloadavg()[0]
     result = run_sweep(spec, LocalExecutor(workers))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     rows = result.rows()
     engine_cells = sum(1 for r in rows if r["engine_runs"])
     rate = spec.n_cells * spec.activations / result.elapsed
@@ -74,6 +79,10 @@ def main(activations: int = 10_000, cells: int = 10_000, sample: int = 12) -> No
     print(
         f"auto (numpy path): {result.elapsed:.1f} s, {rate:,.0f} activations/s; "
         f"{engine_cells} of {spec.n_cells} cells needed the event engine; {verdict} the ≤ {TARGET_SECONDS:.0f} s target"
+    )
+    print(
+        f"CPU in the {workers} workers: {cpu:.1f} s ({cpu / spec.n_cells * 1000:.2f} ms per cell, process start "
+        f"included), i.e. {cpu / workers:.1f} s on {workers} idle cores; load average at the start {load:.2f}"
     )
     print(f"every cell within the closed-form bound: {all(r['within_bound'] for r in rows)}")
 

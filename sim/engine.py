@@ -247,7 +247,7 @@ def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp:
         rules.launch_allowed,
         rules.role_session_end,
     )
-    latest_launch, worst_effective_end = rules.latest_launch, rules.worst_effective_end
+    latest_launch, worst_end_after = rules.latest_launch, rules.worst_end_after
 
     def on_entra_add(i: int) -> None:
         t = kernel.now
@@ -262,14 +262,15 @@ def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp:
         path[i] = 1 if fast else 2
         idc_start[i] = m.start
         idc_end[i] = m.end
-        latest[i] = latest_launch(m, end, s)  # type: ignore[assignment]  # not None: m is not None
-        worst = worst_effective_end(m, end, s)
-        worst_end[i] = worst  # type: ignore[assignment]
+        last: float = latest_launch(m, end, s)  # type: ignore[assignment]  # not None: m is not None
+        latest[i] = last
+        worst = worst_end_after(last, end, s)  # = rules.worst_effective_end(m, end, s)
+        worst_end[i] = worst
         if worst_case_user:
             signin[i] = m.end
-            first_launch[i] = latest[i]
+            first_launch[i] = last
             launches[i] = 1
-            effective_end[i] = worst  # type: ignore[assignment]
+            effective_end[i] = worst
             return
         si = m.start + signin_delay[i]
         signin[i] = si

@@ -74,6 +74,7 @@ __all__ = [
     "role_session_end",
     "time_to_access_max",
     "worst_effective_end",
+    "worst_end_after",
 ]
 
 
@@ -193,10 +194,11 @@ def next_cycle_after(t: float, interval: float, phase: float = 0.0, jitter: floa
     shorter than ``interval`` (so cycles keep their order).
     """
     k = math.floor((t - phase) / interval)
-    if jitter > 0:
-        late = phase + k * interval + cycle_offset(k, jitter)
-        if late > t:
-            return late
+    if jitter <= 0:  # cycle_offset(k, 0) is 0.0: the same sum without the call (the common case)
+        return phase + (k + 1) * interval + 0.0
+    late = phase + k * interval + cycle_offset(k, jitter)
+    if late > t:
+        return late
     k += 1
     return phase + k * interval + cycle_offset(k, jitter)
 
@@ -281,11 +283,12 @@ def idc_remove_time(
     [UG-revoke], whichever comes first.
     """
 
-    def cycle_attempt(t: float) -> float:
-        return next_cycle_after(t, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
-
-    by_cycle = cycle_attempt(entra_remove)
+    by_cycle = next_cycle_after(entra_remove, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
     if failures:
+
+        def cycle_attempt(t: float) -> float:
+            return next_cycle_after(t, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
+
         by_cycle = retried_removal(by_cycle, failures, cycle_attempt)
     return min(by_cycle, intended_end) if s.remove_idc_membership else by_cycle
 
@@ -453,13 +456,17 @@ def role_session_end(launch: float, intended_end: float, s: Settings) -> float:
 def worst_effective_end(membership: Interval | None, intended_end: float, s: Settings) -> float | None:
     """Return the latest instant any user could still act in AWS, or None when access never arrived."""
     launch = latest_launch(membership, intended_end, s)
-    if launch is None:
-        return None
-    # ``launch`` is a supremum: real launches happen strictly before it, so a launch "at" the intended end was
+    return None if launch is None else worst_end_after(launch, intended_end, s)
+
+
+def worst_end_after(latest: float, intended_end: float, s: Settings) -> float:
+    """Return the latest instant a user could still act in AWS when their last launch is the supremum ``latest``
+    (:func:`latest_launch`): the role session after it (:func:`role_session_end`) [UG23-howto][IAM-revoke]."""
+    # ``latest`` is a supremum: real launches happen strictly before it, so a launch "at" the intended end was
     # issued before it and the token-issue-time deny still applies.
-    if s.deny_tokens_before_expiry and launch <= intended_end:
-        return min(launch + s.permission_set_session, intended_end)
-    return role_session_end(launch, intended_end, s)
+    if s.deny_tokens_before_expiry and latest <= intended_end:
+        return min(latest + s.permission_set_session, intended_end)
+    return role_session_end(latest, intended_end, s)
 
 
 def role_session_allowed(
