@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx2
 
+from fakekit.http_client import keepalive_client
 from fakekit.ids import seeded_uuid
 from pim_fake.directory import Directory, ServicePrincipal, iso
 from pim_fake.provisioning.escrow import (
@@ -106,7 +107,7 @@ class ProvisioningJob:
         self.throttle = FastPathThrottle.from_settings(settings)
         self.fast_path: list[FastPathRecord] = []
         self.counts = CallCounts()
-        http = client or httpx2.Client(timeout=60.0)
+        http = client or keepalive_client(60.0)
         self.scim = ScimClient(target, http, clock, self.options, self.counts, on_request)
         self.log = ProvisioningLog(clock, sp, self.id, self._new_id)
         self.failures = FailureHandler(clock, self.options, self.id, self._retry, self.counts)
@@ -242,7 +243,7 @@ class ProvisioningJob:
         job runs an initial cycle against the new target at once."""
         with self._run:
             self._event("Update provisioning setting or credentials")
-            self.scim.retarget(target, client or httpx2.Client(timeout=60.0))
+            self.scim.retarget(target, client or keepalive_client(60.0))
             was_running = self.code in ("Active", "Quarantine")
             self._forget_target()
             self.failures.forget()
