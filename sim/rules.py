@@ -194,6 +194,12 @@ def next_cycle_after(t: float, interval: float, phase: float = 0.0, jitter: floa
     shorter than ``interval`` (so cycles keep their order).
     """
     k = math.floor((t - phase) / interval)
+    # the rounded quotient can put k one off at the edges (t - phase underflows to -0.0 for a phase of 5e-324):
+    # step it so that phase + k * interval <= t < phase + (k + 1) * interval
+    if phase + k * interval > t:
+        k -= 1
+    elif phase + (k + 1) * interval <= t:
+        k += 1
     if jitter <= 0:  # cycle_offset(k, 0) is 0.0: the same sum without the call (the common case)
         return phase + (k + 1) * interval + 0.0
     late = phase + k * interval + cycle_offset(k, jitter)

@@ -52,6 +52,9 @@ def _cycle_offset_v(k: np.ndarray, jitter: float) -> np.ndarray:
 def next_cycle_after_v(t: np.ndarray, interval: float, phase: float, jitter: float = 0.0) -> np.ndarray:
     """Array form of :func:`sim.rules.next_cycle_after`: the first regular cycle strictly after each ``t`` [E-AWS]."""
     k = np.floor((t - phase) / interval)
+    with np.errstate(invalid="ignore"):  # one step where the rounded quotient is off (as in next_cycle_after)
+        k = np.where(phase + k * interval > t, k - 1.0, k)
+        k = np.where(phase + (k + 1.0) * interval <= t, k + 1.0, k)
     if jitter <= 0:
         out: np.ndarray = phase + (k + 1.0) * interval
         return out

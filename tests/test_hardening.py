@@ -394,3 +394,33 @@ def test_provisioning_retargets_only_to_loopback_unless_allowed(graph: Graph) ->
     assert r.status_code == 400 and "allow_remote" in r.json()["error"]["message"], r.text
     r = graph.c.post(url, json={"scim_url": "http://198.51.100.7/scim/v2/", "scim_token": "t", "allow_remote": "yes"})
     assert r.status_code == 400, r.text
+
+
+# --- make fuzz findings outside HTTP ---------------------------------------------------------------------------------
+def test_a_cycle_phase_of_the_smallest_float_puts_the_first_cycle_after_t0_in_every_path() -> None:
+    """``make fuzz`` (tests/test_engine_oracle.py long fuzz): with ``cycle_phase = 5e-324`` the quotient
+    ``(0 - phase) / interval`` underflows to -0.0, so the rules skipped the cycle at 5e-324 that is strictly after an
+    activation at t = 0, and the engine disagreed with the SimPy oracle (Identity Center membership 187 s late)."""
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from sim.engine import simulate_events
+    from sim.population import ExplicitArrivals, Population
+    from sim.rules import next_cycle_after
+    from sim.settings import Settings
+    from sim.vector import next_cycle_after_v
+
+    tiny = 5e-324
+    assert next_cycle_after(0.0, 2520.0, tiny) == tiny
+    assert next_cycle_after(tiny, 2520.0, tiny) == tiny + 2520.0
+    assert list(next_cycle_after_v(np.array([0.0, tiny, np.nan]), 2520.0, tiny)[:2]) == [tiny, tiny + 2520.0]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.bench_sim import simpy_simulate
+
+    s = Settings(cycle_interval=2520.0, cycle_phase=tiny, cycle_processing=248.0, membership_latency_max=0.0)
+    p = Population(arrivals=[ExplicitArrivals(times=[0.0, 10.0])])
+    engine = simulate_events(s, p, 0).columns["idc_start"]
+    assert list(engine) == list(simpy_simulate(s, p, 0)["idc_start"])
+    assert engine[0] == tiny + 248.0
