@@ -226,3 +226,21 @@ def test_bad_base_or_population_table_names_file_and_field(tmp_path: Path) -> No
     path.write_text("[population]\narrivals = []\n", encoding="utf-8")
     with pytest.raises(SweepError, match=r"population\.arrivals: set arrival patterns"):
         load_sweep_file(path)
+
+
+def test_local_pool_workers_keep_freed_heap_on_linux() -> None:
+    import platform
+    import subprocess
+    import sys
+
+    from cli_support import REPO_ROOT, code_under_test_env
+
+    code = "from sim.executors import keep_freed_memory; print(keep_freed_memory())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=code_under_test_env(), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    if not sys.platform.startswith("linux"):
+        assert out.stdout.strip() == "False"
+    elif platform.libc_ver()[0] == "glibc":
+        assert out.stdout.strip() == "True"
