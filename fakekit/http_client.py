@@ -4,8 +4,9 @@ The provisioning engine sends tens of thousands of small SCIM requests in a row 
 (httpcore2 + h11) spends about 400 µs of CPU on each of them (measured against a bare uvicorn server: 520 µs per
 request of the client thread, ``http.client`` 110 µs). :class:`KeepAliveTransport` keeps httpx2's API — the client,
 its requests, responses and exceptions are httpx2's, so every caller and test double stays as it is — and sends
-``http://`` requests with the standard library's ``http.client`` instead: one connection per origin and thread,
-kept open between requests, and checked before reuse (a connection the server closed while idle — uvicorn's
+``http://`` requests with the standard library's ``http.client`` instead: connections kept open between requests
+in a pool per origin (a request takes an idle one or opens one, and gives it back once its answer is read, so there
+are never more than the requests in flight at once), each checked before reuse (a connection the server closed while idle — uvicorn's
 keep-alive timeout is 5 s, a provisioning cycle comes every 40 min — is replaced, never written to). ``https://``
 and anything else go to httpx2's default transport, created on first use (so no TLS context is loaded for a
 plain-HTTP target).
@@ -35,10 +36,10 @@ class KeepAliveTransport(httpx2.BaseTransport):
     """httpx2 transport: ``http://`` over kept-alive ``http.client`` connections (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        self._idle: dict[_Origin, list[http.client.HTTPConnection]] = {}
         self._fallback: httpx2.BaseTransport | None = None
         self._lock = threading.Lock()
-        self._opened: list[http.client.HTTPConnection] = []
+        self._opened: set[http.client.HTTPConnection] = set()
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Send ``request`` and return its response, or raise an :class:`httpx2.TransportError`."""
@@ -58,10 +59,13 @@ class KeepAliveTransport(httpx2.BaseTransport):
             answer = conn.getresponse()
             data = answer.read()
         except BaseException as exc:
-            self._drop(origin, conn)
+            self._drop(conn)
             raise _mapped(exc, phase) from exc
         if answer.will_close:
-            self._drop(origin, conn)
+            self._drop(conn)
+        else:
+            with self._lock:
+                self._idle.setdefault(origin, []).append(conn)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.getheaders()]
         return httpx2.Response(
             answer.status,
@@ -71,9 +75,10 @@ class KeepAliveTransport(httpx2.BaseTransport):
         )
 
     def close(self) -> None:
-        """Close every connection this transport opened (any thread's) and the fallback transport."""
+        """Close every connection this transport opened and the fallback transport."""
         with self._lock:
-            opened, self._opened = self._opened, []
+            opened, self._opened = self._opened, set()
+            self._idle.clear()
         for conn in opened:
             conn.close()
         if self._fallback is not None:
@@ -81,27 +86,23 @@ class KeepAliveTransport(httpx2.BaseTransport):
 
     # --- connections -------------------------------------------------------------------------------------------
     def _connection(self, origin: _Origin, connect_timeout: float | None) -> http.client.HTTPConnection:
-        """Return this thread's open connection to ``origin`` if the server has not closed it, else a new one."""
-        pool: dict[_Origin, http.client.HTTPConnection] = self._local.__dict__.setdefault("pool", {})
-        conn = pool.get(origin)
-        if conn is not None and conn.sock is not None and not _closed_by_peer(conn.sock):
-            return conn
-        if conn is not None:
-            self._drop(origin, conn)
-        conn = http.client.HTTPConnection(origin[0], origin[1], timeout=connect_timeout)
-        pool[origin] = conn
+        """Return an idle connection to ``origin`` the server has not closed (closing those it has), else a new one."""
         with self._lock:
-            self._opened.append(conn)
+            idle = self._idle.get(origin, [])
+            while idle:
+                conn = idle.pop()
+                if conn.sock is not None and not _closed_by_peer(conn.sock):
+                    return conn
+                conn.close()
+                self._opened.discard(conn)
+            conn = http.client.HTTPConnection(origin[0], origin[1], timeout=connect_timeout)
+            self._opened.add(conn)
         return conn
 
-    def _drop(self, origin: _Origin, conn: http.client.HTTPConnection) -> None:
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
         conn.close()
-        pool: dict[_Origin, http.client.HTTPConnection] = self._local.__dict__.get("pool", {})
-        if pool.get(origin) is conn:
-            del pool[origin]
         with self._lock:
-            if conn in self._opened:
-                self._opened.remove(conn)
+            self._opened.discard(conn)
 
     @staticmethod
     def _send(

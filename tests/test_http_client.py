@@ -51,6 +51,22 @@ def test_requests_and_answers_are_httpx2s_and_one_connection_serves_them_all() -
     assert opened == 1
 
 
+def test_requests_from_other_threads_take_the_idle_connection_instead_of_opening_one() -> None:
+    """The engine runs cycles from the clock's and the server's threads: one after another they share a connection."""
+    served = serve_in_thread("echo", _echo, "127.0.0.1", 0)
+    try:
+        with keepalive_client(10.0) as client:
+            for i in range(10):
+                url = f"{served.base_url}/t{i}"
+                thread = threading.Thread(target=lambda u=url: client.get(u).raise_for_status())  # type: ignore[misc]
+                thread.start()
+                thread.join()
+            opened = len(client._transport._opened)  # type: ignore[attr-defined]
+    finally:
+        served.stop()
+    assert opened == 1
+
+
 @contextmanager
 def _one_answer_then_close() -> Iterator[tuple[int, list[int]]]:
     """A server that answers each connection's first request (keep-alive promised) and then closes it."""
