@@ -29,7 +29,12 @@ def serve(
         int, typer.Option("--port", help="Identity Center port (SCIM, AWS APIs, portal); 0 picks a free one")
     ] = 6470,
     state: Annotated[
-        Path | None, typer.Option("--state", help="SQLite file keeping the store across restarts (write-through)")
+        Path | None,
+        typer.Option(
+            "--state",
+            help="SQLite file keeping both fakes (Entra and Identity Center) across restarts, written before each "
+            "response (README: What --state keeps)",
+        ),
     ] = None,
     config_out: Annotated[
         Path | None, typer.Option("--config-out", help="write the config JSON (scim_url, scim_token, ...) here")
@@ -170,6 +175,7 @@ def _start(the_clock: Any, **kwargs: Any) -> Any:
     """Start the sandbox (:func:`jitbox.serve.start_sandbox`); exit 2 with the flag to change when it cannot start."""
     from jitbox.serve import ServeError, start_sandbox
     from jitbox.world import WorldError
+    from pim_fake.persist import StateFormatError
 
     try:
         return start_sandbox(the_clock, **kwargs)
@@ -179,6 +185,8 @@ def _start(the_clock: Any, **kwargs: Any) -> Any:
         _fail(f"--world: {exc}")
     except sqlite3.Error as exc:
         _fail(f"--state {kwargs.get('state_path')}: not a usable SQLite state file ({exc})")
+    except StateFormatError as exc:
+        _fail(f"--state {kwargs.get('state_path')}: {exc}")
     except Exception as exc:  # anything else the user can act on, without a traceback
         _fail(f"could not start: {type(exc).__name__}: {exc}")
 

@@ -40,15 +40,16 @@ from types import TracebackType
 from typing import Any
 
 from fakekit.guard import ADMIN_HEADER, SandboxGuard, is_loopback
+from fakekit.persist import SqliteJournal
 from fakekit.serving import ServedApp, ServeError, serve_in_thread
 from fakekit.timefmt import iso_z
 from jitbox.world import World, WorldError, load_world
 from pim_fake.app import create_app as create_entra_app
+from pim_fake.persist import saved_clock_time
 from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
 from scim_server.aws import AccessPlane
 from scim_server.aws.world import AccessWorldError, seed_access
-from scim_server.persist import SqliteJournal
 from sim.clock import Clock
 from sim.settings import Settings
 
@@ -80,6 +81,8 @@ class RunningSandbox:
     host: str
     idc: IdcContext
     servers: dict[str, ServedApp] = field(default_factory=dict)
+    apps: dict[str, Any] = field(default_factory=dict)
+    """The ASGI app of each served name (``"idc"``, ``"entra"``, ...), as built (before any guard)."""
     options: dict[str, Any] = field(default_factory=dict)
     journal: SqliteJournal | None = None
     world: World | None = None
@@ -117,6 +120,7 @@ class RunningSandbox:
         guarded = SandboxGuard(app, self.admin_token) if self.admin_token else app
         served = serve_in_thread(name, guarded, host or self.host, port)
         self.servers[name] = served
+        self.apps[name] = app
         return served
 
     def add_config(self, hook: Callable[[], dict[str, Any]]) -> None:
@@ -210,10 +214,13 @@ def serve_entra(sandbox: RunningSandbox) -> None:
         scim_url=sandbox.scim_url,
         scim_token=sandbox.scim_token,
         token_lifetime=float(options.get("graph_token_lifetime") or DEFAULT_TOKEN_LIFETIME),
+        journal=sandbox.journal,
     )
     served = sandbox.serve_app("entra", app, port=int(options.get("entra_port", 0) or 0))
     app.state.start_provisioning(defer=False)
     seed_identity_center(sandbox)
+    if app.state.restored:  # due times that passed while the sandbox was down fire now [issue 14]
+        sandbox.clock.run_due()
     tenant = app.state.entra
 
     def pause() -> None:
@@ -256,6 +263,14 @@ def seed_identity_center(sandbox: RunningSandbox) -> None:
         seed_access(plane, sandbox.idc.store, sandbox.world.identity_center)
     except AccessWorldError as exc:
         raise WorldError(f"world file {sandbox.world.source!r}: {exc}") from None
+
+
+def restore_clock(clock: Clock, journal: SqliteJournal) -> None:
+    """Put a manual clock back at the time the state file was last written at (a wall or scaled clock's time has
+    moved on by itself); a saved time before the clock's start leaves the clock as it is."""
+    saved = saved_clock_time(journal)
+    if clock.mode == "manual" and saved is not None and saved > clock.time():
+        clock.advance(saved - clock.time())
 
 
 def serve_dashboard(sandbox: RunningSandbox) -> None:
@@ -304,6 +319,8 @@ def start_sandbox(
         world = load_world(world if world is not None else options.get("entra_world") if options else None)
     journal = SqliteJournal(state_path) if state_path is not None else None
     try:
+        if journal is not None:
+            restore_clock(clock, journal)
         app = create_app(
             clock,
             journal=journal,

@@ -8,6 +8,9 @@ get Graph's 401 ``InvalidAuthenticationToken``.
 
 Sandbox routes: the shared clock/reset/state ones of :class:`fakekit.control.SandboxControl`, and
 :mod:`pim_fake.routes.sandbox` (tokens, provisioning state and target).
+
+With a ``journal`` (``jitbox serve --state``) the tenant is kept in it (:mod:`pim_fake.persist`): a saved tenant is
+restored instead of seeding the world, changes are written before each response is sent and after each timer.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fakekit.control import SandboxControl
 from fakekit.guard import INTERNAL_MESSAGE, CatchAll
 from fakekit.openapi import spec_for
+from fakekit.persist import FlushBeforeResponse, Journal
 from pim_fake.directory import iso
 from pim_fake.errors import GraphError, bad_request
 from pim_fake.myroles import install_myroles
+from pim_fake.persist import EntraJournal
 from pim_fake.provisioning import EngineOptions, ScimTarget
 from pim_fake.routes import approvals, audit, directory, pim_requests, pim_schedules, policies, provisioning, sandbox
 from pim_fake.tenant import Tenant
@@ -61,6 +66,7 @@ def create_app(
     engine_options: EngineOptions | None = None,
     start_provisioning: bool = False,
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+    journal: Journal | None = None,
 ) -> FastAPI:
     """Build the Entra fake on ``clock``; seed ``world`` (default :data:`DEFAULT_WORLD`).
 
@@ -68,13 +74,18 @@ def create_app(
     endpoint (``scim_client`` overrides the HTTP client, e.g. a test transport); ``start_provisioning`` starts it
     (initial cycle now). Graph tokens are random and expire ``token_lifetime`` seconds after minting on ``clock``
     (:mod:`pim_fake.tokens`); ``app.state.graph_tokens`` is the live identity → current default token mapping.
+    ``journal`` keeps the tenant (restored from it when it holds one); ``app.state.restored`` says whether it was.
     """
     app = FastAPI(
         title="jitbox fake Microsoft Entra (Graph)", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
     )
     tenant = Tenant(clock, settings, seed, token_lifetime)
     target = ScimTarget(scim_url, scim_token or "") if scim_url is not None else None
+    persist = EntraJournal(journal, tenant) if journal is not None else None
     life = _Lifecycle(app, tenant, DEFAULT_WORLD if world is None else world, target, scim_client, engine_options)
+    life.persist = persist
+    app.state.restored = life.begin()
+    app.state.persist = persist
     control = SandboxControl(clock, "jitbox fake Microsoft Entra")
     app.state.entra = tenant
     app.state.control = control
@@ -122,7 +133,38 @@ class _Lifecycle:
         self.options = options
         self.autostart = False
         self.defer = False
-        self.seed()
+        self.persist: EntraJournal | None = None
+        self.restored_jobs: set[str] = set()
+
+    def begin(self) -> bool:
+        """Restore the saved tenant when the journal holds one (return True), else seed the world; then keep the
+        journal up to date after every timer of the clock."""
+        persist = self.persist
+        if persist is None:
+            self.seed()
+            return False
+        restored = persist.saved()
+        if restored:
+            self.restore(persist)
+        else:
+            self.seed()
+        persist.flush(force=True)
+        self.tenant.clock.add_listener(lambda: persist.flush(force=True))
+        return restored
+
+    def restore(self, persist: EntraJournal) -> None:
+        """Load the saved tenant, attach its provisioning jobs with their saved state and re-arm every timer."""
+        persist.restore()
+        self.app.state.graph_tokens = self.tenant.world_tokens(self.world)
+        target = self.target
+        if target is not None:
+            for sp_id in persist.saved_jobs():
+                persist.restore_job(
+                    sp_id, lambda sp: self.tenant.add_job(sp, target, client=self.client, options=self.options)
+                )
+                if self.tenant.jobs[sp_id].code != "NotRun":
+                    self.restored_jobs.add(sp_id)
+        persist.arm_timers()
 
     def seed(self) -> None:
         """Seed the world (publishing its tokens as ``app.state.graph_tokens``) and attach the provisioning job."""
@@ -134,17 +176,23 @@ class _Lifecycle:
     def reset(self) -> None:
         """Drop all state, seed again, and start the jobs again if they had been started."""
         self.tenant.reset()
+        self.restored_jobs.clear()
         self.seed()
         if self.autostart:
             self.start_jobs(self.defer)
+        if self.persist is not None:
+            self.persist.flush(force=True)
 
     def start_jobs(self, defer: bool = False) -> None:
         """Start every provisioning job (initial cycle now, or as a clock timer due now with ``defer``), and again
         after each sandbox reset."""
         self.autostart = True
         self.defer = defer
-        for job in list(self.tenant.jobs.values()):
-            job.start(defer=defer)
+        for sp_id, job in list(self.tenant.jobs.items()):
+            if sp_id not in self.restored_jobs:  # a restored job goes on as it was (running, paused, disabled)
+                job.start(defer=defer)
+        if self.persist is not None:
+            self.persist.flush(force=True)
 
 
 # --- errors ------------------------------------------------------------------------------------------------------
@@ -187,4 +235,6 @@ def _install_errors(app: FastAPI, clock: Clock) -> None:
         """An exception no handler caught: Graph's 500 envelope with a fixed message (no exception text)."""
         return respond(None, GraphError(500, "InternalServerError", INTERNAL_MESSAGE))
 
+    if isinstance(getattr(app.state, "persist", None), EntraJournal):
+        app.add_middleware(FlushBeforeResponse, flush=app.state.persist.flush)
     app.add_middleware(CatchAll, render=internal)

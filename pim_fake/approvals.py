@@ -88,11 +88,16 @@ class Approvals:
             justification_required=bool(stage.get("isApproverJustificationRequired", True)),
             expires=self.ctx.now() + APPROVAL_TIMEOUT,
         )
-        approval.timer = self.ctx.call_at(
-            approval.expires, lambda: self._expire(req["id"]), name=f"pim-approval-expiry-{req['id']}"
-        )
+        self.arm_expiry(approval)
         self.by_id[approval.id] = approval
         return approval
+
+    def arm_expiry(self, approval: Approval) -> None:
+        """Arm the timer that cancels the request if ``approval`` is still undecided at its expiry [E-APPRV]."""
+        rid = approval.request_id
+        approval.timer = self.ctx.call_at(
+            approval.expires, lambda: self._expire(rid), name=f"pim-approval-expiry-{rid}"
+        )
 
     def _expire(self, request_id: str) -> None:
         """Cancel a still-pending request whose approval was not decided in time [E-APPRV]."""

@@ -212,9 +212,13 @@ class Directory:
         self.listeners: list[MembershipListener] = []
         self._upns: dict[str, str] = {}  # lower-case userPrincipalName -> user id
         self._names: dict[str, str] = {}  # lower-case identity name -> id of the first user with it
+        self.version = 0
+        """Counts changes to users, groups, memberships, enterprise and client applications (``--state`` writes
+        the directory again when it moved)."""
 
     def clear(self) -> None:
         """Forget every object and token (sandbox reset)."""
+        self.version += 1
         self.users.clear()
         self._upns.clear()
         self._names.clear()
@@ -292,10 +296,15 @@ class Directory:
             accountEnabled=bool(data.get("accountEnabled", True)),
             is_admin=is_admin,
         )
-        self.users[user.id] = user
-        self._upns[upn.lower()] = user.id
-        self._names.setdefault(user.name.lower(), user.id)
+        self.restore_user(user)
         return user
+
+    def restore_user(self, user: User) -> None:
+        """Store ``user`` as it is (a new user, or one read back from ``--state``) and index its names."""
+        self.version += 1
+        self.users[user.id] = user
+        self._upns[user.userPrincipalName.lower()] = user.id
+        self._names.setdefault(user.name.lower(), user.id)
 
     def add_group(self, data: dict[str, Any]) -> Group:
         """Create a security or Microsoft 365 group from Graph ``group`` JSON (``displayName`` required)."""
@@ -321,6 +330,7 @@ class Directory:
             groupTypes=list(group_types),
         )
         self.groups[group.id] = group
+        self.version += 1
         for member in data.get("members", []) or []:
             self.add_member(group.id, str(member), via_pim=False)
         return group
@@ -329,12 +339,14 @@ class Directory:
         """Create an enterprise application."""
         sp = ServicePrincipal(id=sp_id or self.new_id(), appId=self.new_id(), displayName=display_name)
         self.service_principals[sp.id] = sp
+        self.version += 1
         return sp
 
     def add_application(self, name: str, display_name: str) -> Application:
         """Register a client application that gets app-only tokens."""
         app = Application(id=self.new_id(), name=name, displayName=display_name)
         self.applications[app.id] = app
+        self.version += 1
         return app
 
     # --- membership ----------------------------------------------------------------------------------
@@ -347,6 +359,7 @@ class Directory:
         if object_id in target:
             return False
         target.append(object_id)
+        self.version += 1
         if not owner:
             self._notify(group_id, object_id, True, via_pim)
         return True
@@ -358,6 +371,7 @@ class Directory:
         if object_id not in target:
             return False
         target.remove(object_id)
+        self.version += 1
         if not owner:
             self._notify(group_id, object_id, False, via_pim)
         return True
@@ -390,6 +404,7 @@ class Directory:
             createdDateTime=iso(self._now()),
         )
         sp.assignments.append(assignment)
+        self.version += 1
         return assignment
 
     def unassign(self, sp_id: str, assignment_id: str) -> None:
@@ -398,6 +413,7 @@ class Directory:
         for a in sp.assignments:
             if a.id == assignment_id:
                 sp.assignments.remove(a)
+                self.version += 1
                 return
         raise not_found("appRoleAssignment", assignment_id)
 

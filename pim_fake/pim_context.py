@@ -24,6 +24,13 @@ class PimContext:
     settings: Settings
     audit: AuditLog
     lock: threading.RLock
+    version: int = 0
+    """Counts changes to PIM's requests, schedules, approvals and policies (``--state`` writes PIM again when it
+    moved): :meth:`touch` at each public change and each PIM timer."""
+
+    def touch(self) -> None:
+        """Note that PIM's state changed."""
+        self.version += 1
 
     def now(self) -> float:
         """Return the clock's current Unix time."""
@@ -34,6 +41,7 @@ class PimContext:
 
         def locked() -> None:
             with self.lock:
+                self.touch()
                 callback()
 
         return self.clock.call_at(when, locked, name=name)

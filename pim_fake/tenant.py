@@ -221,6 +221,18 @@ class Tenant:
                     self.directory.assign(sp.id, gid)
             return DefaultTokens(identities, self.directory_service.default_token)
 
+    def world_tokens(self, world: dict[str, Any]) -> DefaultTokens:
+        """Return the live identity name → default bearer token mapping (as :meth:`seed_world` does) for the world's
+        users and clients already in the directory: a tenant restored from ``--state``, whose Graph tokens were not
+        kept, gets new ones."""
+        names = [
+            str(raw.get("name") or str(raw.get("userPrincipalName", "")).split("@", 1)[0])
+            for raw in world.get("users", [])
+            if isinstance(raw, dict)
+        ]
+        names += [str(raw.get("name", "")) for raw in world.get("clients", []) if isinstance(raw, dict)]
+        return DefaultTokens([n for n in names if n], self.directory_service.default_token)
+
     def _seed_policy(self, group_id: str, raw: Any, where: str) -> None:
         """Set the group's member policy activation rules from a world's ``pim`` table."""
         if not isinstance(raw, dict):

@@ -1,6 +1,7 @@
 """The write-through journal the identity store persists to, and how store records are laid out in it.
 
-:class:`Journal` is the interface (``scim_server/persist.py`` has the SQLite one). The store writes three kinds:
+:class:`Journal` is the interface (it and the SQLite one live in :mod:`fakekit.persist`, shared with the Entra fake).
+The store writes three kinds:
 
 - ``user`` / ``group``: key = id, value = JSON ``[seq, created, updated, "<compact JSON of the attributes>"]``;
 - ``member``: key = ``"<group id>|<user id>"``, value = the Unix time the membership was added.
@@ -11,9 +12,9 @@ Other components (tokens, the AWS access plane) keep their own kinds in the same
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Iterator
 
+from fakekit.persist import Journal, JournalOp
 from scim_server.records import JsonDict
 
 __all__ = [
@@ -26,30 +27,8 @@ __all__ = [
     "pack_record",
 ]
 
-JournalOp = tuple[str, str, str | None]
-"""``(kind, key, value)``: a put (value is JSON text) or a delete (value None)."""
-
 StoredRecord = tuple[int, str, str, float, float, JsonDict]
 """``(seq, kind, id, created, updated, attributes)`` of a user or group read back from a journal."""
-
-
-class Journal(Protocol):
-    """Write-through persistence: a key-value log of records by ``kind`` (``user``, ``group``, ``member``, ...)."""
-
-    def put(self, kind: str, key: str, value: str) -> None:
-        """Insert or replace ``value`` (JSON text) under ``(kind, key)`` and commit."""
-
-    def delete(self, kind: str, key: str) -> None:
-        """Remove ``(kind, key)`` if present and commit."""
-
-    def put_many(self, items: Iterable[tuple[str, str, str | None]]) -> None:
-        """Apply several puts (``value`` str) and deletes (``value`` None) in one committed transaction."""
-
-    def clear(self, kinds: Iterable[str]) -> None:
-        """Delete every record of the given kinds and commit."""
-
-    def load(self, kind: str) -> list[tuple[str, str]]:
-        """Return every ``(key, value)`` of ``kind`` in insertion order."""
 
 
 def member_key(group_id: str, user_id: str) -> str:

@@ -58,7 +58,7 @@ Thread safety
     may hold ``with store.lock:`` around them.
 
 Persistence
-    Optional write-through :class:`Journal` (``scim_server/persist.py`` has the SQLite one): every change is written
+    Optional write-through :class:`Journal` (:mod:`fakekit.persist` has the SQLite one): every change is written
     and committed before the method returns, so an HTTP response is only sent for a durable write. On start the
     store loads the journal's contents.
 

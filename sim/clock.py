@@ -20,6 +20,9 @@ timers they run) are serialised.
 A timer callback that raises never stops the clock: the advance (or the driver thread) goes on with the next timer
 and the failure is kept in :attr:`Clock.timer_errors` (the newest :data:`MAX_TIMER_ERRORS`), so one broken callback
 cannot freeze time or make ``POST /_sandbox/clock/advance`` fail after time has moved.
+
+Listeners (:meth:`Clock.add_listener`) run after every timer callback and at the end of every advance: a component
+that persists its state (``jitbox serve --state``) writes what the timers changed there, and the clock's position.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class Clock(ABC):
         self._stop = threading.Event()
         self.timer_errors: list[tuple[str, float, str]] = []
         """``(timer name, due, "ExceptionType: message")`` of callbacks that raised, oldest first."""
+        self._listeners: list[Callable[[], object]] = []
 
     # --- time -------------------------------------------------------------------------------------
     @property
@@ -125,6 +129,20 @@ class Clock(ABC):
         """Return the timers not yet run, earliest first."""
         with self._timers_lock:
             return sorted(t for t in self._timers if not t.cancelled)
+
+    def add_listener(self, listener: Callable[[], object]) -> None:
+        """Call ``listener()`` after every timer callback and at the end of every :meth:`advance` (its exceptions are
+        kept in :attr:`timer_errors` like a timer's)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], object]) -> None:
+        """Stop calling ``listener`` (no-op when it is not registered)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _notify(self, name: str, due: float) -> None:
+        for listener in list(self._listeners):
+            self._guard(name, due, listener)
 
     def clear_timers(self) -> None:
         """Drop every pending timer (used by sandbox resets)."""
@@ -172,14 +190,20 @@ class Clock(ABC):
                 self._fire(timer)
                 ran += 1
             self._jump_to(target)
+            self._notify("advance", target)
         return ran
 
     def _fire(self, timer: Timer) -> None:
-        """Run one timer's callback; an exception is recorded in :attr:`timer_errors`, never raised."""
+        """Run one timer's callback, then the listeners; an exception is recorded in :attr:`timer_errors`, never
+        raised."""
+        self._guard(timer.name, timer.due, timer.callback)
+        self._notify(timer.name, timer.due)
+
+    def _guard(self, name: str, due: float, callback: Callable[[], object]) -> None:
         try:
-            timer.callback()
+            callback()
         except Exception as exc:
-            self.timer_errors.append((timer.name, timer.due, f"{type(exc).__name__}: {exc}"))
+            self.timer_errors.append((name, due, f"{type(exc).__name__}: {exc}"))
             del self.timer_errors[:-MAX_TIMER_ERRORS]
 
     def _jump_to(self, when: float) -> None:

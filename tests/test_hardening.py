@@ -379,7 +379,7 @@ def test_sandbox_routes_need_the_admin_token_beyond_loopback_and_stay_open_on_lo
 def test_the_state_file_is_created_owner_only(tmp_path: Any) -> None:
     import stat
 
-    from scim_server.persist import SqliteJournal
+    from fakekit.persist import SqliteJournal
 
     journal = SqliteJournal(tmp_path / "state.db")
     journal.put("meta", "k", '"v"')

@@ -10,8 +10,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from fakekit.persist import SqliteJournal
 from scim_server.events import StoreEvent
-from scim_server.persist import SqliteJournal
 from scim_server.records import Conflict, NotFound
 from scim_server.store import Store
 from sim.clock import ManualClock
