@@ -107,6 +107,7 @@ class Approvals:
             return
         if req["status"] != RequestStatus.PENDING_APPROVAL:
             return
+        self.ctx.mark(req)
         approval.status = StageStatus.COMPLETED
         finish(req, RequestStatus.CANCELED, iso_at(self.ctx.now()))
         self.ctx.record("PIM activation request expired", req, None)

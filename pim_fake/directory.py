@@ -213,8 +213,10 @@ class Directory:
         self._upns: dict[str, str] = {}  # lower-case userPrincipalName -> user id
         self._names: dict[str, str] = {}  # lower-case identity name -> id of the first user with it
         self.version = 0
-        """Counts changes to users, groups, memberships, enterprise and client applications (``--state`` writes
-        the directory again when it moved)."""
+        """Counts :meth:`clear` calls (``--state`` then writes the whole directory again)."""
+        self.dirty: set[tuple[str, str]] = set()
+        """``(kind, id)`` of the users, groups, service principals and applications changed since ``--state`` last
+        wrote them (kinds ``user``, ``group``, ``sp``, ``app``); the writer empties it."""
 
     def clear(self) -> None:
         """Forget every object and token (sandbox reset)."""
@@ -301,7 +303,7 @@ class Directory:
 
     def restore_user(self, user: User) -> None:
         """Store ``user`` as it is (a new user, or one read back from ``--state``) and index its names."""
-        self.version += 1
+        self.dirty.add(("user", user.id))
         self.users[user.id] = user
         self._upns[user.userPrincipalName.lower()] = user.id
         self._names.setdefault(user.name.lower(), user.id)
@@ -330,7 +332,7 @@ class Directory:
             groupTypes=list(group_types),
         )
         self.groups[group.id] = group
-        self.version += 1
+        self.dirty.add(("group", group.id))
         for member in data.get("members", []) or []:
             self.add_member(group.id, str(member), via_pim=False)
         return group
@@ -339,14 +341,14 @@ class Directory:
         """Create an enterprise application."""
         sp = ServicePrincipal(id=sp_id or self.new_id(), appId=self.new_id(), displayName=display_name)
         self.service_principals[sp.id] = sp
-        self.version += 1
+        self.dirty.add(("sp", sp.id))
         return sp
 
     def add_application(self, name: str, display_name: str) -> Application:
         """Register a client application that gets app-only tokens."""
         app = Application(id=self.new_id(), name=name, displayName=display_name)
         self.applications[app.id] = app
-        self.version += 1
+        self.dirty.add(("app", app.id))
         return app
 
     # --- membership ----------------------------------------------------------------------------------
@@ -359,7 +361,7 @@ class Directory:
         if object_id in target:
             return False
         target.append(object_id)
-        self.version += 1
+        self.dirty.add(("group", group_id))
         if not owner:
             self._notify(group_id, object_id, True, via_pim)
         return True
@@ -371,7 +373,7 @@ class Directory:
         if object_id not in target:
             return False
         target.remove(object_id)
-        self.version += 1
+        self.dirty.add(("group", group_id))
         if not owner:
             self._notify(group_id, object_id, False, via_pim)
         return True
@@ -404,7 +406,7 @@ class Directory:
             createdDateTime=iso(self._now()),
         )
         sp.assignments.append(assignment)
-        self.version += 1
+        self.dirty.add(("sp", sp.id))
         return assignment
 
     def unassign(self, sp_id: str, assignment_id: str) -> None:
@@ -413,7 +415,7 @@ class Directory:
         for a in sp.assignments:
             if a.id == assignment_id:
                 sp.assignments.remove(a)
-                self.version += 1
+                self.dirty.add(("sp", sp.id))
                 return
         raise not_found("appRoleAssignment", assignment_id)
 

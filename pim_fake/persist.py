@@ -39,6 +39,7 @@ from pim_fake.directory import Application, AppRoleAssignment, Group, ServicePri
 from pim_fake.pim_terms import ASSIGNMENT
 from pim_fake.policies import Policy
 from pim_fake.provisioning import state as job_state
+from pim_fake.provisioning.state import rng_state
 from pim_fake.schedules import Schedule
 from pim_fake.tenant import Tenant
 
@@ -49,6 +50,14 @@ FORMAT = 1
 
 Json = dict[str, Any]
 Rows = dict[str, Any]
+
+
+KINDS = (
+    "entra.meta", "entra.user", "entra.group", "entra.sp", "entra.app", "entra.request", "entra.schedule",
+    "entra.approval", "entra.policy", "entra.audit", "entra.job", "entra.job.user", "entra.job.group",
+    "entra.job.log", "entra.job.fastpath",
+)  # fmt: skip
+"""Every record kind the Entra fake writes."""
 
 
 class StateFormatError(ValueError):
@@ -68,6 +77,19 @@ def saved_clock_time(journal: Journal) -> float | None:
     """Return the clock time (Unix seconds) the Entra state in ``journal`` was last written at, or None."""
     meta = dict(journal.load("entra.meta"))
     return float(json.loads(meta["clock"])["now"]) if "clock" in meta else None
+
+
+def _sp_row(sp: ServicePrincipal) -> Json:
+    return {**_plain(sp, ("assignments",)), "assignments": [_plain(a) for a in sp.assignments]}
+
+
+def _schedule_row(s: Schedule) -> Json:
+    return _plain(s, ("timers",))
+
+
+def _approval_row(a: Approval) -> Json:
+    row = _plain(a, ("timer", "status", "review_result"))
+    return {**row, "status": a.status.value, "review_result": a.review_result.value}
 
 
 class EntraJournal:
@@ -91,9 +113,9 @@ class EntraJournal:
     def flush(self, force: bool = False) -> int:
         """Write what changed since the last flush in one transaction; return how many records were written.
 
-        ``force`` looks at the provisioning jobs too (call it after anything that may have run a job: a mutating
-        request, a timer, a reset); the directory and PIM are looked at when their versions moved, the logs always
-        (they are appended)."""
+        The directory and PIM write the objects they marked changed (all of them after a reset); ``force`` also
+        writes each provisioning job's state and the target cache entries its exports touched (call it after
+        anything that may have run a job: a mutating request, a timer, a reset); logs are appended."""
         tenant = self.tenant
         with self._lock, ExitStack() as stack:
             for job in list(tenant.jobs.values()):
@@ -101,8 +123,8 @@ class EntraJournal:
             stack.enter_context(tenant.lock)
             ops: list[JournalOp] = []
             self._meta(ops)
-            self._section(ops, "directory", tenant.directory.version, force, self._directory)
-            self._section(ops, "pim", tenant.pim.ctx.version, force, self._pim)
+            self._directory(ops)
+            self._pim(ops)
             self._append(ops, "entra.audit", "", (tenant.generation,), tenant.audit.entries)
             self._jobs(ops, force)
             if ops:
@@ -110,23 +132,28 @@ class EntraJournal:
                 self.flushes += 1
         return len(ops)
 
-    def _section(self, ops: list[JournalOp], name: str, version: Any, force: bool, rows: Callable[[], Any]) -> None:
+    def _full(self, name: str, version: Any) -> bool:
+        """Return True (once) when section ``name`` must be written whole: first flush, a reset, a new version."""
         key = (self.tenant.generation, version)
-        if not force and self._versions.get(name) == key:
-            return
+        if self._versions.get(name) == key:
+            return False
         self._versions[name] = key
-        for kind, table in rows().items():
-            self._diff(ops, kind, table)
+        return True
+
+    def _put(self, ops: list[JournalOp], kind: str, key: str, value: Any) -> None:
+        """Write one record when its JSON differs from what the file holds."""
+        written = self._written.setdefault(kind, {})
+        text = _dump(value)
+        if written.get(key) != text:
+            written[key] = text
+            ops.append((kind, key, text))
 
     def _diff(self, ops: list[JournalOp], kind: str, table: Rows, prefix: str | None = None) -> None:
-        """Append puts for the rows of ``table`` whose JSON changed and deletes for rows gone (only keys starting
-        with ``prefix`` when given)."""
+        """Write the rows of ``table`` whose JSON changed and delete the rows gone (only keys starting with
+        ``prefix`` when given)."""
         written = self._written.setdefault(kind, {})
         for key, value in table.items():
-            text = _dump(value)
-            if written.get(key) != text:
-                written[key] = text
-                ops.append((kind, key, text))
+            self._put(ops, kind, key, value)
         gone = [k for k in written if k not in table and (prefix is None or k.startswith(prefix))]
         for key in gone:
             del written[key]
@@ -144,13 +171,12 @@ class EntraJournal:
         """Append the entries of an append-only list written since the last flush (all again when ``epoch``
         changed, e.g. after a reset or for a new job)."""
         seen_epoch, count = self._appended.get(kind + prefix, (None, 0))
+        written = self._written.setdefault(kind, {})
         if seen_epoch != epoch or count > len(entries):
-            written = self._written.setdefault(kind, {})
             for key in [k for k in written if k.startswith(prefix)]:
                 del written[key]
                 ops.append((kind, key, None))
             count = 0
-        written = self._written.setdefault(kind, {})
         for i in range(count, len(entries)):
             key = f"{prefix}{i:09d}"
             written[key] = ""
@@ -159,50 +185,91 @@ class EntraJournal:
 
     def _meta(self, ops: list[JournalOp]) -> None:
         t = self.tenant
-        meta = {
-            "tenant": {"format": FORMAT, "generation": t.generation, "rng": job_state.rng_state(t.rng)},
-            "clock": {"now": t.clock.time(), "mode": t.clock.mode},
-        }
-        self._diff(ops, "entra.meta", meta)
+        self._put(ops, "entra.meta", "tenant", {"format": FORMAT, "generation": t.generation, "rng": rng_state(t.rng)})
+        self._put(ops, "entra.meta", "clock", {"now": t.clock.time(), "mode": t.clock.mode})
 
-    def _directory(self) -> dict[str, Rows]:
+    def _directory(self, ops: list[JournalOp]) -> None:
         d = self.tenant.directory
-        return {
-            "entra.user": {k: _plain(u) for k, u in d.users.items()},
-            "entra.group": {k: _plain(g) for k, g in d.groups.items()},
-            "entra.sp": {
-                k: {**_plain(sp, ("assignments",)), "assignments": [_plain(a) for a in sp.assignments]}
-                for k, sp in d.service_principals.items()
-            },
-            "entra.app": {k: _plain(a) for k, a in d.applications.items()},
+        tables: dict[str, tuple[str, dict[str, Any], Callable[[Any], Json]]] = {
+            "user": ("entra.user", d.users, _plain),
+            "group": ("entra.group", d.groups, _plain),
+            "sp": ("entra.sp", d.service_principals, _sp_row),
+            "app": ("entra.app", d.applications, _plain),
         }
+        if self._full("directory", d.version):
+            for kind, objects, row in tables.values():
+                self._diff(ops, kind, {k: row(v) for k, v in objects.items()})
+        else:
+            for what, oid in sorted(d.dirty):
+                kind, objects, row = tables[what]
+                if oid in objects:
+                    self._put(ops, kind, oid, row(objects[oid]))
+        d.dirty.clear()
 
-    def _pim(self) -> dict[str, Rows]:
+    def _pim(self, ops: list[JournalOp]) -> None:
         pim = self.tenant.pim
-        requests = {f"{kind}|{rid}": req for kind, reqs in pim.requests.items() for rid, req in reqs.items()}
-        schedules = {
-            f"{kind}|{sid}": _plain(s, ("timers",)) for kind, by_id in pim.schedules.by_kind.items()
-            for sid, s in by_id.items()
-        }  # fmt: skip
-        approvals = {
-            k: {**_plain(a, ("timer", "status", "review_result")), "status": a.status.value,
-                "review_result": a.review_result.value}
-            for k, a in pim.approvals.by_id.items()
-        }  # fmt: skip
-        policies = {f"{g}|{r}": _plain(p) for (g, r), p in pim.policies.by_scope.items()}
-        return {"entra.request": requests, "entra.schedule": schedules, "entra.approval": approvals,
-                "entra.policy": policies}  # fmt: skip
+        dirty = pim.ctx.dirty
+        if self._full("pim", pim.ctx.version):
+            self._diff(
+                ops, "entra.request", {f"{k}|{rid}": r for k, rs in pim.requests.items() for rid, r in rs.items()}
+            )
+            self._diff(ops, "entra.schedule", {
+                f"{k}|{sid}": _schedule_row(s) for k, by_id in pim.schedules.by_kind.items() for sid, s in by_id.items()
+            })  # fmt: skip
+            self._diff(ops, "entra.approval", {k: _approval_row(a) for k, a in pim.approvals.by_id.items()})
+            self._diff(ops, "entra.policy", {f"{g}|{r}": _plain(p) for (g, r), p in pim.policies.by_scope.items()})
+            dirty.clear()
+            return
+        triples = {key for what, key in dirty if what == "triple"}
+        for what, key in sorted(dirty):
+            if what == "request":
+                for kind, requests in pim.requests.items():
+                    if key in requests:
+                        self._put(ops, "entra.request", f"{kind}|{key}", requests[key])
+            elif what == "approval" and key in pim.approvals.by_id:
+                self._put(ops, "entra.approval", key, _approval_row(pim.approvals.by_id[key]))
+            elif what == "policy":
+                for (group_id, role), policy in pim.policies.by_scope.items():
+                    if group_id == key:
+                        self._put(ops, "entra.policy", f"{group_id}|{role}", _plain(policy))
+        if triples:
+            for kind, by_id in pim.schedules.by_kind.items():
+                for sid, s in by_id.items():
+                    if f"{s.principal_id}|{s.group_id}|{s.access_id}" in triples:
+                        self._put(ops, "entra.schedule", f"{kind}|{sid}", _schedule_row(s))
+        dirty.clear()
 
     def _jobs(self, ops: list[JournalOp], force: bool) -> None:
         jobs = self.tenant.jobs
         epoch = self.tenant.generation
-        if force or self._versions.get("jobs") != (epoch, sorted(jobs)):
-            self._versions["jobs"] = (epoch, sorted(jobs))
-            self._diff(ops, "entra.job", {sp: job_state.dump_job(job) for sp, job in jobs.items()})
-            for sp, job in jobs.items():
-                self._diff(ops, "entra.job.user", {f"{sp}|{k}": v for k, v in job_state.user_rows(job).items()}, sp)
-                self._diff(ops, "entra.job.group", {f"{sp}|{k}": v for k, v in job_state.group_rows(job).items()}, sp)
+        if self._full("jobs", tuple(sorted(jobs))):  # a job attached, or a reset: drop what jobs gone left
+            for kind in ("entra.job", "entra.job.user", "entra.job.group", "entra.job.log", "entra.job.fastpath"):
+                written = self._written.setdefault(kind, {})
+                for key in [k for k in written if k.split("|", 1)[0] not in jobs]:
+                    del written[key]
+                    ops.append((kind, key, None))
+            force = True
         for sp, job in jobs.items():
+            if force:
+                self._put(ops, "entra.job", sp, job_state.dump_job(job))
+            cache = job.exporter
+            if self._full(f"cache|{sp}", (job.id, cache.epoch)):
+                self._diff(
+                    ops, "entra.job.user", {f"{sp}|{k}": v for k, v in job_state.user_rows(job).items()}, f"{sp}|"
+                )
+                self._diff(
+                    ops, "entra.job.group", {f"{sp}|{k}": v for k, v in job_state.group_rows(job).items()}, f"{sp}|"
+                )
+            else:
+                for kind, oid in sorted(cache.changed):
+                    table, row = (
+                        ("entra.job.user", job_state.user_row)
+                        if kind == "user"
+                        else ("entra.job.group", job_state.group_row)
+                    )
+                    if (oid in cache.users) if kind == "user" else (oid in cache.groups):
+                        self._put(ops, table, f"{sp}|{oid}", row(job, oid))
+            cache.changed.clear()
             self._append(ops, "entra.job.log", f"{sp}|", (epoch, job.id), job.log.entries)
             self._append(ops, "entra.job.fastpath", f"{sp}|", (epoch, job.id), job.fast_path, job_state.fast_path_json)
 
@@ -295,16 +362,21 @@ class EntraJournal:
                     pim.approvals.arm_expiry(approval)
 
     def _prime(self) -> None:
-        """Remember what the file holds after a restore (writing any difference), so later flushes write only later
-        changes."""
-        self._written.clear()
-        self._versions.clear()
-        self._appended.clear()
-        ops: list[JournalOp] = []
-        self._meta(ops)
-        self._section(ops, "directory", self.tenant.directory.version, True, self._directory)
-        self._section(ops, "pim", self.tenant.pim.ctx.version, True, self._pim)
-        self._append(ops, "entra.audit", "", (self.tenant.generation,), self.tenant.audit.entries)
-        self._jobs(ops, True)
-        if ops:
-            self.journal.put_many(ops)
+        """Take what the file holds as written (a restore put exactly that in memory), then write any difference,
+        so later flushes write only later changes."""
+        tenant = self.tenant
+        self._written = {kind: dict(self.journal.load(kind)) for kind in KINDS}
+        self._versions = {
+            "directory": (tenant.generation, tenant.directory.version),
+            "pim": (tenant.generation, tenant.pim.ctx.version),
+            "jobs": (tenant.generation, tuple(sorted(tenant.jobs))),
+        }
+        self._appended = {"entra.audit": ((tenant.generation,), len(tenant.audit.entries))}
+        for sp, job in tenant.jobs.items():
+            self._versions[f"cache|{sp}"] = (tenant.generation, (job.id, job.exporter.epoch))
+            epoch = (tenant.generation, job.id)
+            self._appended[f"entra.job.log{sp}|"] = (epoch, len(job.log.entries))
+            self._appended[f"entra.job.fastpath{sp}|"] = (epoch, len(job.fast_path))
+        tenant.directory.dirty.clear()
+        tenant.pim.ctx.dirty.clear()
+        self.flush(force=True)

@@ -65,7 +65,7 @@ class Pim:
     @synchronized
     def clear(self) -> None:
         """Forget every request, schedule, approval and policy and cancel their timers (sandbox reset)."""
-        self.ctx.touch()
+        self.ctx.version += 1
         self.schedules.clear()
         for requests in self.requests.values():
             requests.clear()
@@ -77,10 +77,10 @@ class Pim:
     def create_request(self, kind: str, body: Any, caller: Caller) -> dict[str, Any]:
         """Validate and process a schedule request; return the request resource (201) or raise GraphError."""
         now = self.ctx.now()
-        self.ctx.touch()
         inp = read_request(kind, body, caller, self.ctx.directory, now)
         policy = self.policies.policy(inp.group_id, inp.access, caller)
         request = new_request(inp, self.ctx.directory.new_id(), caller, now)
+        self.ctx.mark(request)
         self.actions.run(kind, request, policy, caller, inp)
         if not inp.validation_only:
             self.requests[kind][request["id"]] = request
@@ -90,7 +90,7 @@ class Pim:
     def cancel(self, kind: str, request_id: str, caller: Caller) -> None:
         """Cancel a pending request (204) [G-CANCEL]; other states answer 400."""
         req = self._request(kind, request_id)
-        self.ctx.touch()
+        self.ctx.mark(req)
         created_by = req["createdBy"].get("user", req["createdBy"].get("application", {})).get("id")
         if created_by != caller.id and not caller.is_admin:
             raise forbidden("Only the requester or an administrator can cancel this request.")
@@ -154,7 +154,9 @@ class Pim:
     @synchronized
     def decide(self, approval_id: str, stage_id: str, body: Any, caller: Caller) -> None:
         """Approve or deny a stage (204); 409 once decided or expired; 403 for non-approvers [G-APPR-UPD]."""
-        self.ctx.touch()
+        req = self.requests[ASSIGNMENT].get(approval_id)
+        if req is not None:
+            self.ctx.mark(req)
         approved = self.approvals.review(approval_id, stage_id, body, caller)
         if approved is not None:
             self.actions.complete_approved(approved)

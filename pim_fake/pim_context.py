@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pim_fake.audit import AuditLog
@@ -25,12 +25,21 @@ class PimContext:
     audit: AuditLog
     lock: threading.RLock
     version: int = 0
-    """Counts changes to PIM's requests, schedules, approvals and policies (``--state`` writes PIM again when it
-    moved): :meth:`touch` at each public change and each PIM timer."""
+    """Counts clears of PIM (``--state`` then writes all of PIM again)."""
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+    """What changed since ``--state`` last wrote it: ``("request", id)``, ``("approval", id)``, ``("policy", group
+    id)`` and ``("triple", "principal|group|access")`` (every schedule of that principal, group and access id);
+    :meth:`mark` adds to it, the writer empties it."""
 
-    def touch(self) -> None:
-        """Note that PIM's state changed."""
-        self.version += 1
+    def mark(self, req: dict[str, Any] | None = None, *, policy: str | None = None) -> None:
+        """Note that the request ``req`` changed, with its approval and the schedules of its principal, group and
+        access id; or (``policy``) the policies of that group."""
+        if req is not None:
+            self.dirty.add(("request", str(req["id"])))
+            self.dirty.add(("approval", str(req.get("approvalId") or req["id"])))
+            self.dirty.add(("triple", f"{req['principalId']}|{req['groupId']}|{req['accessId']}"))
+        if policy is not None:
+            self.dirty.add(("policy", policy))
 
     def now(self) -> float:
         """Return the clock's current Unix time."""
@@ -41,7 +50,6 @@ class PimContext:
 
         def locked() -> None:
             with self.lock:
-                self.touch()
                 callback()
 
         return self.clock.call_at(when, locked, name=name)

@@ -42,7 +42,7 @@ class PolicyStore:
         self.ctx.directory.group(group_id)
         key = (group_id, role)
         if key not in self.by_scope:
-            self.ctx.touch()
+            self.ctx.mark(policy=group_id)
             for r in ACCESS_IDS:
                 guid = self.ctx.directory.new_id()
                 pid = f"Group_{group_id}_{guid}"
@@ -105,7 +105,7 @@ class PolicyStore:
         """Apply a rule PATCH (checked by :func:`pim_fake.policies.validate_rule_patch`) and audit it [G-RULES]."""
         policy = self._by_id(policy_id)
         rule = self._rule(policy, rule_id)
-        self.ctx.touch()
+        self.ctx.mark(policy=policy.group_id)
         updated = validate_rule_patch(rule, body)
         policy.rules[policy.rules.index(rule)] = updated
         policy.last_modified = iso(self.ctx.clock.now())

@@ -171,11 +171,16 @@ class Schedules:
         for t in schedule.timers:
             t.cancel()
         schedule.timers = []
+        self.mark(schedule)
         schedule.removed = True
         schedule.end = min(schedule.end, self.ctx.now()) if schedule.end is not None else self.ctx.now()
         schedule.modified = self.ctx.now()
         if schedule.kind == ASSIGNMENT:
             self._apply(schedule)
+
+    def mark(self, schedule: Schedule) -> None:
+        """Note that ``schedule`` changed (``--state`` writes the schedules of its principal, group and access)."""
+        self.ctx.dirty.add(("triple", f"{schedule.principal_id}|{schedule.group_id}|{schedule.access_id}"))
 
     def _apply(self, schedule: Schedule) -> None:
         """Make the directory membership match the schedules in effect (PIM's "within seconds" [E-ACT])."""
@@ -202,6 +207,7 @@ class Schedules:
         """Remove the membership at the schedule's end and record it in the audit log [E-ACT]."""
         if schedule.removed:
             return
+        self.mark(schedule)
         schedule.removed = True
         self._apply(schedule)
         targets = [self.ctx.group_target(schedule.group_id), self.ctx.principal_target(schedule.principal_id)]

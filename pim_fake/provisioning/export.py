@@ -44,6 +44,10 @@ class Exporter:
         """Objects SCIM calls were sent for since the job last cleared this (the end of each cycle)."""
         self.stale_groups: set[str] = set()
         """Groups whose last export left out a directory member the target cache did not hold yet."""
+        self.changed: set[ObjectKey] = set()
+        """Objects whose target cache entry may have changed since ``--state`` last wrote it (its writer empties
+        it); ``epoch`` counts :meth:`forget` calls (then the whole cache is written again)."""
+        self.epoch = 0
 
     def forget(self) -> None:
         """Forget the target cache (a restart or a new target): the next cycle matches every object again."""
@@ -51,6 +55,7 @@ class Exporter:
         self.groups.clear()
         self.touched.clear()
         self.stale_groups.clear()
+        self.epoch += 1
 
     # --- users ------------------------------------------------------------------------------------------------
     def process_user(
@@ -83,6 +88,7 @@ class Exporter:
         """Run ``export`` for one object and record its outcome; return 1 when SCIM calls were sent and all
         succeeded, else 0. A SCIM failure goes to the retry/escrow rules; a bug of ours is logged and retried at the
         next cycle, so it never stops the cycle."""
+        self.changed.add(key)
         try:
             export()
         except ScimFailure as f:

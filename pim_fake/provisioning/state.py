@@ -23,7 +23,19 @@ from pim_fake.provisioning.escrow import EscrowEntry, ObjectKey
 from pim_fake.provisioning.job import FastPathRecord, ProvisioningJob
 from pim_fake.provisioning.scim_client import TargetGroup, TargetUser
 
-__all__ = ["FORMAT", "arm_job_timers", "dump_job", "fast_path_json", "group_rows", "load_job", "user_rows"]
+__all__ = [
+    "FORMAT",
+    "arm_job_timers",
+    "dump_job",
+    "fast_path_json",
+    "group_row",
+    "group_rows",
+    "load_job",
+    "rng_state",
+    "set_rng_state",
+    "user_row",
+    "user_rows",
+]
 
 FORMAT = 1
 """Version of the job's JSON layout; a state file of another version is refused."""
@@ -97,14 +109,26 @@ def dump_job(job: ProvisioningJob) -> Json:
     }
 
 
+def user_row(job: ProvisioningJob, uid: str) -> list[Any]:
+    """Return the target cache entry of the user ``uid``: ``[scim id, active, provisioned attributes]``."""
+    u = job.users[uid]
+    return [u.scim_id, u.active, list(u.attrs)]
+
+
+def group_row(job: ProvisioningJob, gid: str) -> list[Any]:
+    """Return the target cache entry of the group ``gid``: ``[scim id, sorted member source ids]``."""
+    g = job.groups[gid]
+    return [g.scim_id, sorted(g.members)]
+
+
 def user_rows(job: ProvisioningJob) -> dict[str, list[Any]]:
-    """Return the target cache of users: source id → ``[scim id, active, provisioned attributes]``."""
-    return {uid: [u.scim_id, u.active, list(u.attrs)] for uid, u in job.users.items()}
+    """Return the target cache of users by source id (:func:`user_row`)."""
+    return {uid: user_row(job, uid) for uid in job.users}
 
 
 def group_rows(job: ProvisioningJob) -> dict[str, list[Any]]:
-    """Return the target cache of groups: source id → ``[scim id, sorted member source ids]``."""
-    return {gid: [g.scim_id, sorted(g.members)] for gid, g in job.groups.items()}
+    """Return the target cache of groups by source id (:func:`group_row`)."""
+    return {gid: group_row(job, gid) for gid in job.groups}
 
 
 def fast_path_json(record: FastPathRecord) -> Json:
