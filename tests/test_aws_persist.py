@@ -58,3 +58,6 @@ def test_plane_state_survives_a_restart(tmp_path: Path) -> None:
         [membership] = dump["membership_history"]["memberships"]
         assert membership["start"] == DEFAULT_EPOCH.timestamp()  # the original add time, not the restart
         assert dump["access_plane"]["user_denies"] == {"someone-else": DEFAULT_EPOCH.timestamp()}
+    kept = state.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("idc.sqlite-*"))
+    for secret in (token, creds["secretAccessKey"], creds["sessionToken"]):  # hashed, as AWS keeps them
+        assert secret.encode() not in kept

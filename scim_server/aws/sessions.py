@@ -4,10 +4,15 @@ A portal session's duration is fixed at sign-in [UG-uis]; disabled users cannot 
 not create users at sign-in [UG23-auth][UG-trouble]. Role credentials expire at
 :func:`sim.rules.role_session_end` (launch + the permission set's SessionDuration, PT1H–PT12H)
 [UG23-howto][BC-sso]; ending a portal session does not end role sessions [UG-endsess].
+
+In the ``--state`` file the secrets are stored as AWS would keep them, hashed (:func:`secret_hash`): the portal
+access token, the role session's secret access key and session token are shown to the client once and never again,
+and a restored session is found by the hash of the token the client presents.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import string
 from collections.abc import Callable
@@ -26,7 +31,16 @@ from .permission_sets import PermissionSets
 if TYPE_CHECKING:
     from .entitlements import Entitlements
 
-__all__ = ["PortalSession", "RoleSession", "Sessions"]
+__all__ = ["PortalSession", "RoleSession", "Sessions", "secret_hash"]
+
+_HASHED = "sha256:"
+
+
+def secret_hash(value: str) -> str:
+    """Return how the state file keeps the secret ``value``: ``sha256:<hex>`` (a value already hashed as is)."""
+    if value.startswith(_HASHED):
+        return value
+    return _HASHED + hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass
@@ -110,7 +124,7 @@ class Sessions:
         """Return the live portal session for ``token`` or raise ``UnauthorizedException`` [GH-cli7340]."""
         if not isinstance(token, str) or not token:
             raise unauthorized("The x-amz-sso_bearer_token header (access token) is required")
-        session = self.portal.get(token)
+        session = self.portal.get(token) or self.portal.get(secret_hash(token))  # live, or restored from --state
         now = self._clock.time() if t is None else t
         if session is None or not self._entitlements.is_live(session, now):
             raise unauthorized()
@@ -175,12 +189,20 @@ class Sessions:
 
     # --- saved state -----------------------------------------------------------------------------------
     def portal_state(self) -> list[dict[str, Any]]:
-        """Return every portal session, JSON-ready."""
-        return [asdict(x) for x in self.portal.values()]
+        """Return every portal session, JSON-ready, its token hashed (:func:`secret_hash`)."""
+        return [{**asdict(x), "token": secret_hash(x.token)} for x in self.portal.values()]
 
     def roles_state(self) -> list[dict[str, Any]]:
-        """Return every role session, JSON-ready."""
-        return [asdict(x) for x in self.roles.values()]
+        """Return every role session, JSON-ready, its secrets hashed (:func:`secret_hash`)."""
+        return [
+            {
+                **asdict(x),
+                "secret_access_key": secret_hash(x.secret_access_key),
+                "session_token": secret_hash(x.session_token),
+                "portal_token": secret_hash(x.portal_token),
+            }
+            for x in self.roles.values()
+        ]
 
     def load_state(self, portal: list[dict[str, Any]], roles: list[dict[str, Any]]) -> None:
         """Add saved portal and role sessions (see :meth:`portal_state`, :meth:`roles_state`)."""
