@@ -39,7 +39,8 @@ class Graph:
         self.tenant = sandbox.apps["entra"].state.entra
 
     def h(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
+        """Return the bearer header of ``who``'s current default token (Graph tokens expire on the clock)."""
+        return {"Authorization": f"Bearer {self.sandbox.apps['entra'].state.graph_tokens[who]}"}
 
     def uid(self, name: str) -> str:
         return next(u.id for u in self.tenant.directory.users.values() if u.name == name)
@@ -282,7 +283,9 @@ class Remote:
         self.scim = httpx.Client(base_url=cfg["scim_url"], headers={"Authorization": f"Bearer {cfg['scim_token']}"})
 
     def h(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.cfg['graph_tokens'][who]}"}
+        """Return the bearer header of ``who``'s current token, read from the live config (tokens expire)."""
+        tokens = self.graph.get("/_sandbox/config").json()["graph_tokens"]
+        return {"Authorization": f"Bearer {tokens[who]}"}
 
     def get(self, path: str, **params: str) -> Any:
         r = self.graph.get(path, headers=self.h("admin"), params=params)
