@@ -16,6 +16,7 @@ jobs pause, the Identity Center fake (identity store, access plane, device flow,
 Entra's tenant is re-seeded from the world with a new provisioning job (empty cache), the initial cycle runs and the
 world's Identity Center side is re-created. The clock keeps its time unless the body is ``{"clock": true}`` (then it
 goes back to its start). Every store draws ids of a later generation after a reset: no id is handed out twice.
+With a state file (``state_path``) the reset world is written to it; the file itself is never deleted.
 
 Wiring
 ------
@@ -306,7 +307,8 @@ def start_sandbox(
 ) -> RunningSandbox:
     """Start the fakes on ``clock`` and return the :class:`RunningSandbox` (use it as a context manager).
 
-    ``state_path`` keeps the identity store, tenant id and tokens in SQLite (write-through). ``token`` fixes the
+    ``state_path`` keeps both fakes in one SQLite file, written before each response (README "What ``--state``
+    keeps"): a saved sandbox is restored, with a manual clock put back at its saved time (:func:`restore_clock`). ``token`` fixes the
     SCIM bearer secret when no token exists yet. ``plugins`` go to :func:`scim_server.app.create_app` (None = its
     defaults, i.e. the AWS access plane); ``extensions`` default to ``[serve_entra, serve_dashboard]``. Wall and scaled
     clocks are started so their timers fire. ``settings`` (default: the documented defaults) is shared by every
