@@ -39,6 +39,7 @@ __all__ = [
     "ExplicitArrivals",
     "ExponentialDist",
     "FixedDist",
+    "ListDist",
     "LognormalDist",
     "PoissonArrivals",
     "Population",
@@ -145,10 +146,29 @@ class ChoiceDist(BaseModel):
         return rng.choice(np.asarray(self.values, dtype=np.float64), size=n, p=p)
 
 
+class ListDist(BaseModel):
+    """The listed ``values``, one per activation request in request order: replays a recorded run (a sandbox run's
+    approver delays, requested durations, sign-in times) in the simulator. Draws nothing."""
+
+    model_config = _STRICT
+    kind: Literal["list"] = "list"
+    values: list[Seconds] = Field(min_length=1)
+    draws_per_value: ClassVar[int | None] = 0
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Return ``values`` (one per request); ValueError when there are not exactly ``n`` of them."""
+        if len(self.values) != n:
+            raise ValueError(
+                f"a list distribution has {len(self.values)} values for {n} requests; give one per request"
+            )
+        return np.asarray(self.values, dtype=np.float64)
+
+
 Distribution = Annotated[
-    FixedDist | UniformDist | ExponentialDist | LognormalDist | ChoiceDist, Field(discriminator="kind")
+    FixedDist | UniformDist | ExponentialDist | LognormalDist | ChoiceDist | ListDist, Field(discriminator="kind")
 ]
-"""A distribution of durations: ``{kind = "fixed" | "uniform" | "exponential" | "lognormal" | "choice", ...}``."""
+"""A distribution of durations: ``{kind = "fixed" | "uniform" | "exponential" | "lognormal" | "choice" | "list",
+...}``."""
 
 
 # --- arrivals of activation requests -------------------------------------------------------------------

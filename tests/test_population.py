@@ -12,6 +12,7 @@ from sim.population import (
     ExplicitArrivals,
     ExponentialDist,
     FixedDist,
+    ListDist,
     PoissonArrivals,
     Population,
     Samples,
@@ -213,3 +214,16 @@ def test_a_chance_of_zero_skips_its_draws_and_the_rest_follow_unchanged() -> Non
         b = _sample(Population.model_validate({**base, **drawn}), 3)
         for key in ("request", "requested", "denied", "fast_latency", "signin_delay", "deactivate_after"):
             assert np.array_equal(getattr(a, key), getattr(b, key)), key
+
+
+def test_list_distribution_replays_one_value_per_request_in_request_order() -> None:
+    p = Population.explicit(
+        [0.0, 600.0, 60.0],
+        requested_duration={"kind": "list", "values": ["1h", "2h", "30m"]},
+        approver_delay=ListDist(values=[5.0, 6.0, 7.0]),
+    )
+    smp = _sample(p)
+    assert smp.requested.tolist() == [HOUR, 2 * HOUR, 0.5 * HOUR]
+    assert smp.approver_delay.tolist() == [5.0, 6.0, 7.0]
+    with pytest.raises(ValueError, match="2 values for 3 requests; give one per request"):
+        _sample(Population.explicit([0.0, 1.0, 2.0], signin_delay=ListDist(values=[1.0, 2.0])))
