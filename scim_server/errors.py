@@ -57,11 +57,19 @@ DETAIL_INTERNAL = "An internal error occurred."
 class ScimError(Exception):
     """An error answered in AWS's SCIM error shape: HTTP ``status``, AWS ``detail``, and a log-only ``reason``."""
 
-    def __init__(self, status: int, detail: str = DETAIL_INVALID, reason: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str = DETAIL_INVALID,
+        reason: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(reason or detail)
         self.status = status
         self.detail = detail
         self.reason = reason or detail
+        self.headers = dict(headers or {})
+        """Extra response headers (``Retry-After`` on an injected 429/500)."""
 
     @classmethod
     def invalid(cls, reason: str, detail: str = DETAIL_INVALID) -> ScimError:

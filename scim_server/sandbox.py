@@ -15,7 +15,9 @@ Routes (added to the app next to :class:`fakekit.control.SandboxControl`'s clock
   "probability": 0.5, "count": 3, "sequence": [429, 200, 500]}``. ``sequence`` answers consecutive matching
   requests with each listed status (200 = pass through) and then expires; ``count`` fires for the next N matching
   requests; otherwise a rule fires with ``probability`` (default 1) on every matching request. ``latency_ms`` (max
-  10,000) is a real delay — it models slow responses for client timeout tests, never minutes of simulated time.
+  10,000) is a real delay — it models slow responses for client timeout tests, never minutes of simulated time:
+  a client that gives up first sees a timeout (no answer), and the request is not carried out when the rule also
+  answers an error. ``retry_after`` (0 – 86,400 s) adds a ``Retry-After`` header to the injected 429/500 answers.
   ``GET`` lists the rules, ``DELETE`` clears them.
 - ``GET/POST /_sandbox/tokens``, ``DELETE /_sandbox/tokens/{id}`` — list (no secrets), create (returns the secret;
   409 when two exist [UG-rotate]), delete.
@@ -125,6 +127,7 @@ class FaultRule:
     count: int | None = None
     sequence: list[int] = field(default_factory=list)
     used: int = 0
+    retry_after: int | None = None
 
     def matches(self, method: str, resource: str) -> bool:
         """Return whether the rule applies to a request."""
@@ -141,10 +144,13 @@ class FaultRule:
             "count": self.count,
             "sequence": self.sequence,
             "used": self.used,
+            "retry_after": self.retry_after,
         }
 
 
 _FAULT_STATUSES = (200, 429, 500)
+MAX_RETRY_AFTER = 86_400
+"""Longest ``Retry-After`` (seconds) a fault rule may ask for: one day."""
 
 
 def parse_rule(raw: Any, index: int) -> FaultRule:
@@ -152,7 +158,7 @@ def parse_rule(raw: Any, index: int) -> FaultRule:
     where = f"rules[{index}]"
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be an object")
-    unknown = set(raw) - {"route", "status", "latency_ms", "probability", "count", "sequence"}
+    unknown = set(raw) - {"route", "status", "latency_ms", "probability", "count", "sequence", "retry_after"}
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
     route = raw.get("route", "*")
@@ -184,7 +190,12 @@ def parse_rule(raw: Any, index: int) -> FaultRule:
         raise ValueError(f"{where}.sequence must be a list of 429, 500 or 200")
     if status is None and not seq and not latency:
         raise ValueError(f"{where}: give status, sequence or latency_ms")
-    return FaultRule(method, resource, status, int(latency), float(prob), count, list(seq))
+    retry_after = raw.get("retry_after")
+    if retry_after is not None and (
+        not isinstance(retry_after, int) or isinstance(retry_after, bool) or not 0 <= retry_after <= MAX_RETRY_AFTER
+    ):
+        raise ValueError(f"{where}.retry_after must be whole seconds from 0 to {MAX_RETRY_AFTER}")
+    return FaultRule(method, resource, status, int(latency), float(prob), count, list(seq), retry_after=retry_after)
 
 
 @dataclass(frozen=True)
@@ -193,6 +204,7 @@ class FaultDecision:
 
     status: int | None
     latency_ms: int
+    retry_after: int | None = None
 
 
 class FaultInjector:
@@ -232,13 +244,13 @@ class FaultInjector:
                     rule.used += 1
                     if rule.used >= len(rule.sequence):
                         self._rules.remove(rule)
-                    return FaultDecision(None if status == 200 else status, rule.latency_ms)
+                    return FaultDecision(None if status == 200 else status, rule.latency_ms, rule.retry_after)
                 if rule.count is None and self._rng.random() >= rule.probability:
                     continue
                 rule.used += 1
                 if rule.count is not None and rule.used >= rule.count:
                     self._rules.remove(rule)
-                return FaultDecision(None if rule.status == 200 else rule.status, rule.latency_ms)
+                return FaultDecision(None if rule.status == 200 else rule.status, rule.latency_ms, rule.retry_after)
         return None
 
 

@@ -334,7 +334,9 @@ class ScimEndpoint:
         except ScimError as exc:
             status, reason, detail = exc.status, exc.reason, exc.detail
             response = _json(
-                exc.status, error_body(exc.status, exc.detail, rid, ctx.clock.now()), {"x-amzn-RequestId": rid}
+                exc.status,
+                error_body(exc.status, exc.detail, rid, ctx.clock.now()),
+                {"x-amzn-RequestId": rid, **exc.headers},
             )
         except Exception as exc:  # a bug must still answer in AWS's shape, and be visible in the log
             status, reason, detail = (
@@ -360,7 +362,8 @@ class ScimEndpoint:
         await apply_latency(fault)
         if fault is not None and fault.status is not None:
             detail = DETAIL_THROTTLED if fault.status == 429 else DETAIL_INTERNAL
-            raise ScimError(fault.status, detail, "injected fault (POST /_sandbox/faults)")
+            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+            raise ScimError(fault.status, detail, "injected fault (POST /_sandbox/faults)", headers)
 
 
 class ScimRouter:

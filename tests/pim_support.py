@@ -15,6 +15,7 @@ from scim2_server.memory import InMemoryStorage
 from scim2_server.testserver.application import BearerTokenApplication
 from scim2_server.utils import load_default_provider
 
+from fakekit.serving import serve_in_thread
 from pim_fake.app import create_app
 from pim_fake.provisioning import EngineOptions, ProvisioningJob
 from pim_fake.tenant import Tenant
@@ -38,6 +39,15 @@ class Sandbox:
     idc: Any = None
     scim2: InMemoryStorage | None = None
     calls: list[tuple[float, str, str, Any]] = field(default_factory=list)
+    served: Any = None
+    """The uvicorn-served Identity Center app when the SCIM client talks real HTTP (``scim_timeout``)."""
+
+    def close(self) -> None:
+        """Stop the served Identity Center app, if any."""
+        if self.served is not None:
+            self.scim_client.close()
+            self.served.stop()
+            self.served = None
 
     @property
     def tenant(self) -> Tenant:
@@ -124,17 +134,28 @@ def make_sandbox(
     start: bool = True,
     token: str | None = None,
     aad_opt: bool = False,
+    scim_timeout: float | None = None,
 ) -> Sandbox:
-    """Build an Entra fake whose provisioning job targets ``jitbox`` (IdC fake) or ``scim2`` (scim2-server)."""
+    """Build an Entra fake whose provisioning job targets ``jitbox`` (IdC fake) or ``scim2`` (scim2-server).
+
+    With ``scim_timeout`` the Identity Center fake is served by uvicorn on loopback and the job's SCIM client is a
+    real HTTP client that gives up after ``scim_timeout`` seconds (so an injected ``latency_ms`` is a timeout);
+    call :meth:`Sandbox.close` when done.
+    """
     clock = ManualClock()
     calls: list[tuple[float, str, str, Any]] = []
     idc = None
     storage = None
+    served = None
     if target == "jitbox":
         idc = create_idc(clock, options=ScimOptions(rate_limit_rps=0), plugins=[], seed=seed)
         scim_client: httpx2.Client = TestClient(idc, raise_server_exceptions=False)
         ctx = idc.state.idc
         base = "http://testserver" + ctx.scim_path()
+        if scim_timeout is not None:
+            served = serve_in_thread("idc-test", idc, "127.0.0.1", 0)
+            scim_client = httpx2.Client(base_url=served.base_url, timeout=scim_timeout)
+            base = served.base_url + ctx.scim_path()
         secret = ctx.tokens.first_valid().secret
     else:
         storage = InMemoryStorage()
@@ -158,7 +179,7 @@ def make_sandbox(
         start_provisioning=start,
     )
     graph = TestClient(graph_app, raise_server_exceptions=False)
-    return Sandbox(clock, graph, graph_app.state.graph_tokens, target, scim_client, idc, storage, calls)
+    return Sandbox(clock, graph, graph_app.state.graph_tokens, target, scim_client, idc, storage, calls, served)
 
 
 def many_users_world(n: int, eligible_all: bool = True) -> dict[str, Any]:

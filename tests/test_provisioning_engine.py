@@ -11,7 +11,7 @@ import math
 import pytest
 from pim_support import PIM, make_sandbox, many_users_world
 
-from pim_fake.provisioning import EngineOptions, EscrowSchedule, QuarantineMode
+from pim_fake.provisioning import EngineOptions, EscrowSchedule, QuarantineMode, RetryPolicy
 from sim.rules import idc_add_time, idc_remove_time
 from sim.settings import Settings
 
@@ -155,8 +155,9 @@ def TestClientFor(app: object):
     return TestClient(app)  # type: ignore[arg-type]
 
 
-def test_retry_after_is_honoured_on_the_clock() -> None:
-    sb = make_sandbox(target="scim2", aad_opt=True, start=False)
+def test_retry_after_is_honoured_on_the_clock_with_the_retry_after_switch() -> None:
+    options = EngineOptions(adscim_group_schema=False, retry_policy=RetryPolicy.RETRY_AFTER)
+    sb = make_sandbox(target="scim2", aad_opt=True, start=False, options=options)
     real = sb.scim_client.request
     state = {"n": 0}
 

@@ -285,11 +285,22 @@ def test_fault_count_and_probability_are_seeded() -> None:
         {"rules": [{"route": "GET Users", "latency_ms": 99999}]},
         {"rules": "nope"},
         {"rules": [{"route": "GET Users", "status": 429, "bogus": 1}]},
+        {"rules": [{"route": "GET Users", "status": 429, "retry_after": -1}]},
+        {"rules": [{"route": "GET Users", "status": 429, "retry_after": "soon"}]},
     ],
 )
 def test_bad_fault_rules_are_sandbox_400s_naming_the_field(c: ScimTestClient, rules: dict[str, Any]) -> None:
     r = c.sandbox("POST", "faults", json=rules)
     assert r.status_code == 400 and r.json()["error"]["field"] == "rules"
+
+
+def test_injected_faults_carry_retry_after_when_asked(c: ScimTestClient) -> None:
+    rule = {"route": "GET Groups", "sequence": [429, 500, 200], "retry_after": 120}
+    assert c.sandbox("POST", "faults", json={"rules": [rule]}).json()["rules"][0]["retry_after"] == 120
+    answers = [c.get("Groups") for _ in range(3)]
+    assert [(r.status_code, r.headers.get("Retry-After")) for r in answers] == [(429, "120"), (500, "120"), (200, None)]
+    c.sandbox("POST", "faults", json={"rules": [{"route": "GET Groups", "status": 429, "count": 1}]})
+    assert "Retry-After" not in c.get("Groups").headers
 
 
 def test_injected_latency_delays_the_response(c: ScimTestClient) -> None:

@@ -1,7 +1,7 @@
 """Failed SCIM calls: their classification, the escrow back-off, Retry-After retries and the quarantine.
 
-Transient failures (429, 5xx, transport errors) are retried after ``Retry-After`` on the clock when the header is
-present, else at the next cycle ([E-PLOGS]; switch :class:`RetryPolicy`). Other 4xx put the object in escrow
+Transient failures (429, 5xx, transport errors such as timeouts) are retried at the next cycle [E-PLOGS]; with the
+UNCONFIRMED switch ``RetryPolicy.RETRY_AFTER`` after ``Retry-After`` on the clock when the header is present. Other 4xx put the object in escrow
 ([E-QUAR] 6 h, 12 h, 24 h, then every 24 h for 28 days; switch :class:`EscrowSchedule`). 401/403 quarantine the job
 at once; escrow failures past the thresholds quarantine it too; in quarantine the cycle slows to once a day (switch
 :class:`QuarantineMode`) and after 4 weeks the job is disabled [E-QUAR].
