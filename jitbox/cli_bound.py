@@ -19,6 +19,7 @@ _FLAGS = {
     "portal_session": "--portal",
     "permission_set_session": "--permission-set",
     "failed_removals": "--failed-removals",
+    "initial_cycle_objects": "--objects",
 }
 
 
@@ -47,6 +48,13 @@ def bound(
     objects: Annotated[
         int, typer.Option("--objects", min=0, help="users + groups + members in scope, for the initial-cycle case")
     ] = 0,
+    quarantined: Annotated[
+        bool, typer.Option("--quarantined", help="assume the provisioning job is quarantined (one cycle a day)")
+    ] = False,
+    initial_cycle: Annotated[
+        bool,
+        typer.Option("--initial-cycle", help="assume the removal falls in an initial cycle over --objects objects"),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the bound as JSON (seconds)")] = False,
 ) -> None:
     """Print the closed-form worst-case window of access for one settings combination: the case asked for, the
@@ -61,7 +69,14 @@ def bound(
         "remove_idc_membership": remove_idc_membership,
         "failed_removals": failed_removals,
         "legacy_cli": legacy_cli,
+        # the simulator draws these with a probability; 1 = every removal (the conditions `bound` then states)
+        "removal_quarantine_probability": 1.0 if quarantined else 0.0,
+        "initial_cycle_probability": 1.0 if initial_cycle else 0.0,
+        "initial_cycle_objects": objects if initial_cycle else 0,
     }
+    if initial_cycle and not objects:
+        typer.echo("jitbox bound: --initial-cycle needs --objects N (users + groups + members in scope)", err=True)
+        raise typer.Exit(2)
     try:
         settings = load_settings(values, where="")
     except SettingsError as exc:
@@ -78,7 +93,9 @@ def bound(
             "settings": settings.model_dump(mode="json"),
             "conditions": list(asked.conditions),
             "bound": b.as_dict(),
-            "nominal": worst_case(settings.replace(failed_removals=0)).as_dict(),
+            "nominal": worst_case(
+                settings.replace(failed_removals=0, removal_quarantine_probability=0, initial_cycle_probability=0)
+            ).as_dict(),
             "degraded": [c.as_dict() for c in degraded],
         }
         typer.echo(json.dumps(doc, indent=2))

@@ -33,6 +33,7 @@ __all__ = [
     "Bound",
     "Hop",
     "access_hops",
+    "drawn_cycle_conditions",
     "drawn_failures_worst",
     "mode_variants",
     "never_provisioned_share",
@@ -102,11 +103,20 @@ class Bound:
         )
 
 
+def drawn_cycle_conditions(s: Settings) -> tuple[bool, int]:
+    """Return ``(quarantined, objects)``: the worst cycle conditions the simulator can draw under ``s`` — a
+    quarantined job when ``removal_quarantine_probability`` > 0 [E-QUAR], and an initial cycle over
+    ``initial_cycle_objects`` objects when ``initial_cycle_probability`` > 0 [E-WHEN]."""
+    quarantined = s.removal_quarantine_probability > 0
+    objects = s.initial_cycle_objects if s.initial_cycle_probability > 0 else 0
+    return quarantined, objects
+
+
 def drawn_failures_worst(s: Settings) -> tuple[rules.FailureKind, ...]:
     """Return the sequence of failed removal attempts, among those the simulator can run under ``s``, that delays
-    the removal most: the ``failed_removals`` assumed retryable failures [E-PLOGS], then (when
-    ``removal_failure_probability`` > 0) ``removal_failures_max`` drawn failures, each retryable or escrowed as
-    ``removal_failure_escrow_share`` allows [E-PLOGS][E-QUAR]."""
+    the removal most (under the cycle conditions of :func:`drawn_cycle_conditions`): the ``failed_removals``
+    assumed retryable failures [E-PLOGS], then (when ``removal_failure_probability`` > 0) ``removal_failures_max``
+    drawn failures, each retryable or escrowed as ``removal_failure_escrow_share`` allows [E-PLOGS][E-QUAR]."""
     assumed = (rules.FailureKind.RETRYABLE,) * s.failed_removals
     m = s.removal_failures_max
     if s.removal_failure_probability <= 0 or m == 0:
@@ -116,8 +126,9 @@ def drawn_failures_worst(s: Settings) -> tuple[rules.FailureKind, ...]:
         kinds.append(rules.FailureKind.RETRYABLE)
     if s.removal_failure_escrow_share > 0:
         kinds.append(rules.FailureKind.ESCROW)
+    quarantined, objects = drawn_cycle_conditions(s)
     sequences = (assumed + seq for seq in itertools.product(kinds, repeat=m))
-    return max(sequences, key=lambda seq: removal_wait_max(s, seq))
+    return max(sequences, key=lambda seq: removal_wait_max(s, seq, quarantined=quarantined, objects=objects))
 
 
 def removal_wait_max(
@@ -150,10 +161,14 @@ def worst_case(
 
     ``failures`` are the failed removal attempts to assume; ``None`` means the worst the simulator can draw under
     ``s`` (:func:`drawn_failures_worst`). ``quarantined`` and ``objects`` state the other failure modes
-    (:func:`removal_wait_max`).
+    (:func:`removal_wait_max`); the ones the simulator can draw under ``s`` (:func:`drawn_cycle_conditions`) are
+    always included.
     """
     start = 0.0
     intended_end = start + s.activation_max
+    drawn_quarantine, drawn_objects = drawn_cycle_conditions(s)
+    quarantined = quarantined or drawn_quarantine
+    objects = max(objects, drawn_objects)
     failed = drawn_failures_worst(s) if failures is None else tuple(failures)
     removal = intended_end + removal_wait_max(s, failed, quarantined=quarantined, objects=objects)
     membership = rules.Interval(start, removal)
@@ -240,12 +255,18 @@ class Hop:
 def _deprovisioning_name(s: Settings, cycle: str = "") -> str:
     """Return the deprovisioning hop's name, naming the failed removal attempts it assumes."""
     failed = drawn_failures_worst(s)
-    if s.remove_idc_membership or not failed:
+    quarantined, objects = drawn_cycle_conditions(s)
+    if quarantined:
+        cycle = "daily (quarantined) "
+    extra = [f"initial cycle over {objects} objects"] if objects else []
+    if s.remove_idc_membership:
         return f"deprovisioning (Entra removal + next {cycle}cycle)"
     escrowed = sum(k is rules.FailureKind.ESCROW for k in failed)
     retried = len(failed) - escrowed
-    parts = [f"{retried} failed removal(s) retried next cycle"] if retried else []
+    parts = extra + ([f"{retried} failed removal(s) retried next cycle"] if retried else [])
     parts += [f"{escrowed} escrowed"] if escrowed else []
+    if not parts:
+        return f"deprovisioning (Entra removal + next {cycle}cycle)"
     return f"deprovisioning (Entra removal + next {cycle}cycle + {', '.join(parts)})"
 
 
@@ -263,10 +284,13 @@ def window_hops(s: Settings, b: Bound | None = None) -> tuple[Hop, ...]:
         portal_src += "[UG-endsess]"
     deprov_src = "[UG-revoke]" if s.remove_idc_membership else "[E-ACT][E-AWS]"
     failed = () if s.remove_idc_membership else drawn_failures_worst(s)
+    quarantined, objects = (False, 0) if s.remove_idc_membership else drawn_cycle_conditions(s)
     if rules.FailureKind.RETRYABLE in failed:
         deprov_src += "[E-PLOGS]"
-    if rules.FailureKind.ESCROW in failed:
+    if rules.FailureKind.ESCROW in failed or quarantined:
         deprov_src += "[E-QUAR]"
+    if objects:
+        deprov_src += "[E-WHEN]"
     role_src = "[UG23-howto][IAM-revoke]" if s.deny_tokens_before_expiry else "[UG23-howto]"
     return (
         Hop("PIM activation (activation_max)", b.intended_window, b.intended_window, "[AWS-BLOG][E-SET]"),

@@ -24,7 +24,8 @@ Per activation (all times in seconds from t = 0; ``NaN`` where a step never happ
 - ``fast_path`` from :class:`sim.rules.FastPathThrottle`, counted at activation, fast latency uniform 2–10 min
   [E-AWS];
 - Identity Center membership from :func:`sim.rules.idc_membership` (removal only on the regular cycle [E-AWS],
-  pushed on by drawn failed attempts: next cycle [E-PLOGS] or escrow [E-QUAR]);
+  pushed on by drawn failed attempts: next cycle [E-PLOGS] or escrow [E-QUAR]; by a drawn quarantine, one cycle a
+  day [E-QUAR]; by a drawn initial cycle, 0.01 – 0.08 min per object [E-WHEN]);
 - ``time_to_access`` = Identity Center add − request;
 - the modelled user's sign-in and launches (:func:`sim.rules.launch_allowed`) and ``effective_end``;
 - ``latest_launch`` (:func:`sim.rules.latest_launch`) and ``worst_effective_end``
@@ -136,6 +137,8 @@ class _Outputs:
             "latest_launch": view(self.latest, f64),
             "worst_effective_end": view(self.worst_end, f64),
             "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
+            "removal_quarantined": np.asarray(smp.removal_quarantined, dtype=bool),
+            "removal_initial_delay": np.asarray(smp.removal_initial_delay, dtype=f64),
         }
         return finish_columns(cols)
 
@@ -241,6 +244,8 @@ def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp:
     failures = smp.failures
     assumed = s.failed_removals
     any_failures = assumed > 0 or bool(np.any(smp.removal_failures))
+    quarantined = smp.removal_quarantined.tolist()
+    initial_delay = smp.removal_initial_delay.tolist()
     relaunch, max_launches = population.relaunch, population.max_launches
     idc_membership, launch_allowed, role_session_end = (
         rules.idc_membership,
@@ -255,7 +260,10 @@ def _entra_add_handler(kernel: Kernel, s: Settings, population: Population, smp:
         fast = bool(admitted[i])
         end = intended_end[i]
         failed = failures(i, assumed) if any_failures else ()
-        m = idc_membership(t, entra_remove[i], end, fast, fast_latency[i], s, failed)
+        m = idc_membership(
+            t, entra_remove[i], end, fast, fast_latency[i], s, failed,
+            quarantined=quarantined[i], initial_delay=initial_delay[i],
+        )  # fmt: skip
         if m is None:
             path[i] = 3
             return

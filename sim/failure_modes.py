@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim import rules
-from sim.bounds import Bound, drawn_failures_worst, worst_case
+from sim.bounds import Bound, drawn_cycle_conditions, drawn_failures_worst, worst_case
 from sim.durations import format_duration
 from sim.settings import INITIAL_CYCLE_PER_OBJECT_MAX, MINUTE, Settings
 
@@ -60,9 +60,13 @@ class Case:
 
 
 def conditions(s: Settings, *, quarantined: bool = False, objects: int = 0) -> tuple[str, ...]:
-    """Return, in words, the conditions :func:`sim.bounds.worst_case` assumes for ``s``."""
+    """Return, in words, the conditions :func:`sim.bounds.worst_case` assumes for ``s`` (with the quarantine and the
+    initial cycle the settings let the simulator draw, :func:`sim.bounds.drawn_cycle_conditions`)."""
     f = format_duration
     failed = drawn_failures_worst(s)
+    drawn_quarantine, drawn_objects = drawn_cycle_conditions(s)
+    quarantined = quarantined or drawn_quarantine
+    objects = max(objects, drawn_objects)
     portal = f"portal session {f(s.portal_session)}"
     if s.legacy_cli:
         portal += f" (legacy CLI profile: {f(rules.portal_session_length(s))} fixed session [SDK-ssocred])"
@@ -86,10 +90,21 @@ def conditions(s: Settings, *, quarantined: bool = False, objects: int = 0) -> t
     return tuple(out)
 
 
+def _retry_wait(s: Settings) -> float:
+    """Return the longest wait for the next cycle's attempt after a failed one: a day when quarantined [E-QUAR]."""
+    quarantined, _objects = drawn_cycle_conditions(s)
+    return rules.quarantine_wait_max(s) if quarantined else rules.removal_retry_wait_max(s)
+
+
 def asked_case(s: Settings) -> Case:
-    """Return the case the settings state (``failed_removals`` included)."""
-    title = "nominal" if not drawn_failures_worst(s) else f"{s.failed_removals} failed removal(s)"
-    return Case("asked", title, "", conditions(s), worst_case(s))
+    """Return the case the settings state (``failed_removals`` and the drawn quarantine and initial cycle
+    included)."""
+    failed = drawn_failures_worst(s)
+    quarantined, objects = drawn_cycle_conditions(s)
+    parts = [f"{len(failed)} failed removal(s)"] if failed else []
+    parts += ["quarantined job"] if quarantined else []
+    parts += [f"initial cycle over {objects} objects"] if objects else []
+    return Case("asked", ", ".join(parts) or "nominal", "", conditions(s), worst_case(s))
 
 
 def degraded_cases(s: Settings, *, objects: int = 0) -> list[Case]:
@@ -108,7 +123,7 @@ def degraded_cases(s: Settings, *, objects: int = 0) -> list[Case]:
     cases = [
         Case(
             "failed_removals",
-            f"{one_more.failed_removals} failed removal(s), each retried on the next cycle (+{f(rules.removal_retry_wait_max(s))})",
+            f"{one_more.failed_removals} failed removal(s), each retried on the next cycle (+{f(_retry_wait(s))})",
             "[E-PLOGS]",
             conditions(one_more),
             worst_case(one_more),

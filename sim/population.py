@@ -29,7 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim import rules
-from sim.settings import Seconds, Settings
+from sim.settings import INITIAL_CYCLE_PER_OBJECT_MAX, INITIAL_CYCLE_PER_OBJECT_MIN, Seconds, Settings
 
 __all__ = [
     "Arrivals",
@@ -249,11 +249,25 @@ class Samples:
     """Failed removal attempts before the one that succeeds (empty when ``removal_failure_probability`` is 0)."""
     removal_escrow: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
     """``removal_escrow[i, k]``: the ``k``-th failed attempt of activation ``i`` went to escrow (else retryable)."""
+    removal_quarantined: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """The removal met a quarantined job (one cycle a day) [E-QUAR] (all False when not drawn)."""
+    removal_initial_delay: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    """How much longer the first removal attempt took because it fell in an initial cycle [E-WHEN] (0 = none)."""
 
     def __post_init__(self) -> None:
-        if len(self.removal_failures) != len(self.request):
-            object.__setattr__(self, "removal_failures", np.zeros(len(self.request), dtype=np.int64))
-            object.__setattr__(self, "removal_escrow", np.zeros((len(self.request), 0), dtype=bool))
+        n = len(self.request)
+        if len(self.removal_failures) != n:
+            object.__setattr__(self, "removal_failures", np.zeros(n, dtype=np.int64))
+            object.__setattr__(self, "removal_escrow", np.zeros((n, 0), dtype=bool))
+        if len(self.removal_quarantined) != n:
+            object.__setattr__(self, "removal_quarantined", np.zeros(n, dtype=bool))
+        if len(self.removal_initial_delay) != n:
+            object.__setattr__(self, "removal_initial_delay", np.zeros(n, dtype=np.float64))
+
+    def degraded_removal(self, i: int) -> bool:
+        """Return True when activation ``i``'s removal met a drawn failure mode (failed attempts, quarantine or an
+        initial cycle)."""
+        return bool(self.removal_failures[i] or self.removal_quarantined[i] or self.removal_initial_delay[i])
 
     @property
     def n(self) -> int:
@@ -370,9 +384,11 @@ class Population(BaseModel):
             counts = np.asarray(self.removal_failures, dtype=np.int64)
             width = int(counts.max(initial=0))
             return replace(smp, removal_failures=counts, removal_escrow=np.zeros((smp.n, width), dtype=bool))
-        if s.removal_failure_probability <= 0 or s.removal_failures_max == 0:
-            return smp
-        return replace(smp, **draw_removal_failures(rng, smp.n, s))
+        drawn: dict[str, np.ndarray] = {}
+        if s.removal_failure_probability > 0 and s.removal_failures_max > 0:
+            drawn.update(draw_removal_failures(rng, smp.n, s))
+        drawn.update(draw_degraded_cycles(rng, smp.n, s))
+        return replace(smp, **drawn) if drawn else smp
 
     @classmethod
     @classmethod
@@ -420,6 +436,22 @@ def _skip(rng: np.random.Generator, doubles: int) -> bool:
         return False
     bits.advance(doubles)
     return True
+
+
+def draw_degraded_cycles(rng: np.random.Generator, n: int, s: Settings) -> dict[str, np.ndarray]:
+    """Return drawn quarantine and initial-cycle delays for ``n`` activations' removals, after every other draw and
+    only when their settings ask (so other runs keep their draws): the removal meets a quarantined job (one cycle a
+    day) with ``removal_quarantine_probability`` [E-QUAR]; its first attempt falls in an initial cycle over
+    ``initial_cycle_objects`` objects with ``initial_cycle_probability`` and then takes 0.01 – 0.08 min per object
+    longer (uniform) [E-WHEN]."""
+    out: dict[str, np.ndarray] = {}
+    if s.removal_quarantine_probability > 0:
+        out["removal_quarantined"] = rng.random(n) < s.removal_quarantine_probability
+    if s.initial_cycle_probability > 0 and s.initial_cycle_objects > 0:
+        hit = rng.random(n) < s.initial_cycle_probability
+        per_object = rng.uniform(INITIAL_CYCLE_PER_OBJECT_MIN, INITIAL_CYCLE_PER_OBJECT_MAX, n)
+        out["removal_initial_delay"] = np.where(hit, per_object * s.initial_cycle_objects, 0.0)
+    return out
 
 
 def draw_removal_failures(rng: np.random.Generator, n: int, s: Settings) -> dict[str, np.ndarray]:

@@ -74,11 +74,13 @@ COLUMNS: dict[str, str] = {
     "overhang": "worst_effective_end - intended_end (headline)",
     "overhang_modelled": "effective_end - intended_end (modelled user)",
     "removal_failures": "failed removal attempts before the one that succeeded (drawn) [E-PLOGS][E-QUAR]",
+    "removal_quarantined": "the removal met a quarantined job, one cycle a day (drawn) [E-QUAR]",
+    "removal_initial_delay": "extra time of the first removal attempt in an initial cycle (drawn; 0 = none) [E-WHEN]",
 }
 """Every per-activation column of :class:`RunResult`, with its meaning."""
 
 _INT_COLUMNS = ("id", "app", "outcome", "path", "launches", "removal_failures")
-_BOOL_COLUMNS = ("self_deactivated", "deactivation_refused")
+_BOOL_COLUMNS = ("self_deactivated", "deactivation_refused", "removal_quarantined")
 
 
 def finish_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -123,6 +125,8 @@ class ActivationRecord:
     overhang: float | None
     overhang_modelled: float | None
     removal_failures: int
+    removal_quarantined: bool
+    removal_initial_delay: float | None
 
 
 def _json_float(x: float) -> float | None:
@@ -247,6 +251,9 @@ class RunResult:
             "self_deactivated": int(np.sum(c["self_deactivated"])),
             "deactivation_refused": int(np.sum(c["deactivation_refused"])),
             "launched": int(np.sum(c["launches"] > 0)),
+            "removal_failed": int(np.sum(c["removal_failures"] > 0)),
+            "removal_quarantined": int(np.sum(c["removal_quarantined"])),
+            "removal_initial_cycle": int(np.sum(c["removal_initial_delay"] > 0)),
         }
         window = self.effective_window()
         b = self.bound()
@@ -263,6 +270,7 @@ class RunResult:
             "time_to_access": _summary(c["time_to_access"]),
             "intended_window": _summary(c["intended_end"] - c["start"]),
             "idc_membership": _summary(c["idc_end"] - c["idc_start"]),
+            "deprovision_wait": _summary(c["idc_end"] - c["intended_end"]),
             "effective_window": _summary(window),
             "overhang": _summary(c["overhang"]),
             "overhang_modelled": _summary(c["overhang_modelled"]),

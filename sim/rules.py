@@ -279,21 +279,30 @@ def idc_add_time(entra_add: float, entra_remove: float, fast: bool, fast_latency
 
 
 def idc_remove_time(
-    entra_remove: float, intended_end: float, s: Settings, failures: Sequence[FailureKind] = ()
+    entra_remove: float,
+    intended_end: float,
+    s: Settings,
+    failures: Sequence[FailureKind] = (),
+    *,
+    quarantined: bool = False,
+    initial_delay: float = 0.0,
 ) -> float:
     """Return when Identity Center loses the membership.
 
     Removal is not accelerated: the next regular cycle after the Entra removal, plus ``cycle_processing``
-    [E-AWS]; each failed attempt in ``failures`` pushes it on (:func:`retried_removal`) [E-PLOGS][E-QUAR]. With the
-    ``remove_idc_membership`` countermeasure the JIT tooling deletes the membership directly at the intended end
-    [UG-revoke], whichever comes first.
+    [E-AWS]; each failed attempt in ``failures`` pushes it on (:func:`retried_removal`) [E-PLOGS][E-QUAR]. A
+    ``quarantined`` job runs one cycle a day (cycles at ``cycle_phase + k * 24 h``) [E-QUAR]; ``initial_delay`` is
+    how much longer the first attempt takes because it falls in an initial cycle (0.01 – 0.08 min per object
+    [E-WHEN]). With the ``remove_idc_membership`` countermeasure the JIT tooling deletes the membership directly at
+    the intended end [UG-revoke], whichever comes first.
     """
+    interval, jitter = (QUARANTINE_CYCLE, 0.0) if quarantined else (s.cycle_interval, s.cycle_jitter)
 
-    by_cycle = next_cycle_after(entra_remove, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
+    by_cycle = next_cycle_after(entra_remove, interval, s.cycle_phase, jitter) + s.cycle_processing + initial_delay
     if failures:
 
         def cycle_attempt(t: float) -> float:
-            return next_cycle_after(t, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
+            return next_cycle_after(t, interval, s.cycle_phase, jitter) + s.cycle_processing
 
         by_cycle = retried_removal(by_cycle, failures, cycle_attempt)
     return min(by_cycle, intended_end) if s.remove_idc_membership else by_cycle
@@ -307,12 +316,16 @@ def idc_membership(
     fast_latency: float,
     s: Settings,
     failures: Sequence[FailureKind] = (),
+    *,
+    quarantined: bool = False,
+    initial_delay: float = 0.0,
 ) -> Interval | None:
-    """Return the Identity Center membership interval, or None when the membership never reaches it."""
+    """Return the Identity Center membership interval, or None when the membership never reaches it (removal as
+    :func:`idc_remove_time`)."""
     start = idc_add_time(entra_add, entra_remove, fast, fast_latency, s)
     if start is None:
         return None
-    end = idc_remove_time(entra_remove, intended_end, s, failures)
+    end = idc_remove_time(entra_remove, intended_end, s, failures, quarantined=quarantined, initial_delay=initial_delay)
     return Interval(start, end) if end > start else None
 
 

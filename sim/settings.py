@@ -22,6 +22,9 @@ Behaviour the references mark UNCONFIRMED is a named switch, never a silent gues
 | removal_failure_escrow_share | 0 | 0 – 1 | [E-PLOGS] 429/5xx/timeouts retried next cycle vs [E-QUAR] other errors escrowed; share UNCONFIRMED |
 | failed_removals | 0 | 0 – 10 | [E-PLOGS] assume the first N removal attempts of every activation fail (429/5xx/timeout) and are retried on the following cycles (``--failed-removals``) |
 | removal_failures_max | 3 | 0 – 10 | modelling cap on consecutive failed removal attempts the simulator draws |
+| removal_quarantine_probability | 0 | 0 – 1 | [E-QUAR] an activation's removal meets a quarantined job (one cycle a day); rate UNCONFIRMED (simulator draws; ``jitbox bound --quarantined`` = 1) |
+| initial_cycle_probability | 0 | 0 – 1 | [E-WHEN] an activation's first removal attempt falls in an initial cycle; rate UNCONFIRMED (simulator draws; ``jitbox bound --initial-cycle`` = 1) |
+| initial_cycle_objects | 0 | 0 – 10,000,000 | [E-WHEN] users + groups + members in scope: the initial cycle takes 0.01 – 0.08 min per object |
 | legacy_cli | off | switch | [SDK-ssocred] legacy non-refreshable CLI profile: fixed 8 h session whatever the portal setting |
 | portal_session | 8 h | 15 min – 90 days | [UG-uis][UG-cfgsess][BLOG-sess] |
 | permission_set_session | 1 h | 1 h – 12 h | [UG23-howto][UG-permprops] |
@@ -49,7 +52,9 @@ __all__ = [
     "ENTITLEMENT_CACHE",
     "ESCROW_MAX_AGE",
     "ESCROW_RETRIES",
+    "INITIAL_CYCLE_OBJECTS_MAX",
     "INITIAL_CYCLE_PER_OBJECT_MAX",
+    "INITIAL_CYCLE_PER_OBJECT_MIN",
     "LEGACY_CLI_SESSION",
     "QUARANTINE_CYCLE",
     "RANGES",
@@ -87,6 +92,12 @@ QUARANTINE_CYCLE = 1 * DAY
 
 INITIAL_CYCLE_PER_OBJECT_MAX = 0.08 * MINUTE
 """The initial cycle takes at most 0.08 min per assigned user, group and member [E-WHEN]."""
+
+INITIAL_CYCLE_PER_OBJECT_MIN = 0.01 * MINUTE
+"""The initial cycle takes at least 0.01 min per assigned user, group and member [E-WHEN]."""
+
+INITIAL_CYCLE_OBJECTS_MAX = 10_000_000
+"""Most objects (users + groups + members) a setting may put in the initial cycle's scope (a modelling cap)."""
 
 ENTITLEMENT_CACHE = 1 * HOUR
 """Identity Center sign-in sessions are cached for one hour [UG23-auth] (used by ``cached_1h``)."""
@@ -178,6 +189,9 @@ class Settings(BaseModel):
     removal_failure_escrow_share: float = 0.0
     failed_removals: int = 0
     removal_failures_max: int = 3
+    removal_quarantine_probability: float = 0.0
+    initial_cycle_probability: float = 0.0
+    initial_cycle_objects: int = 0
 
     # IAM Identity Center sessions
     portal_session: Seconds = 8 * HOUR
@@ -215,9 +229,19 @@ class Settings(BaseModel):
                 f"cycle_jitter = {format_duration(self.cycle_jitter)} must be shorter than cycle_interval "
                 f"{format_duration(self.cycle_interval)}"
             )
-        for name in ("removal_failure_probability", "removal_failure_escrow_share"):
+        for name, tags in (
+            ("removal_failure_probability", "[E-PLOGS][E-QUAR]"),
+            ("removal_failure_escrow_share", "[E-PLOGS][E-QUAR]"),
+            ("removal_quarantine_probability", "[E-QUAR]"),
+            ("initial_cycle_probability", "[E-WHEN]"),
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                problems.append(f"{name} = {getattr(self, name)} must be a probability in 0 – 1 ([E-PLOGS][E-QUAR])")
+                problems.append(f"{name} = {getattr(self, name)} must be a probability in 0 – 1 ({tags})")
+        if not 0 <= self.initial_cycle_objects <= INITIAL_CYCLE_OBJECTS_MAX:
+            problems.append(
+                f"initial_cycle_objects = {self.initial_cycle_objects} must be in 0 – {INITIAL_CYCLE_OBJECTS_MAX:,} "
+                "(users + groups + members in scope [E-WHEN])"
+            )
         for name in ("failed_removals", "removal_failures_max"):
             if not 0 <= getattr(self, name) <= 10:
                 problems.append(f"{name} = {getattr(self, name)} must be in 0 – 10")

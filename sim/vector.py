@@ -164,6 +164,8 @@ def vector_columns(s: Settings, population: Population, smp: Samples) -> dict[st
             "launches": launches,
             "effective_end": effective_end,
             "removal_failures": np.asarray(smp.removal_failures, dtype=np.int64),
+            "removal_quarantined": np.asarray(smp.removal_quarantined, dtype=bool),
+            "removal_initial_delay": np.asarray(smp.removal_initial_delay, dtype=F64),
         }
     )
     return finish_columns(c)
@@ -260,13 +262,22 @@ def _membership(
         by_fast = np.where(fast & (arrive < entra_remove), arrive, INF)
         add = np.minimum(by_cycle, by_fast)
         remove = next_cycle_after_v(entra_remove, s.cycle_interval, s.cycle_phase, s.cycle_jitter) + s.cycle_processing
-        failing = active & ((smp.removal_failures > 0) | (s.failed_removals > 0))
+        degraded = (smp.removal_failures > 0) | smp.removal_quarantined | (smp.removal_initial_delay > 0)
+        failing = active & (degraded | (s.failed_removals > 0))
         if failing.any():
             plain = s.replace(remove_idc_membership=False)
             for i in np.flatnonzero(failing):
-                # failed removal attempts (assumed or drawn): the scalar rule, row by row [E-PLOGS][E-QUAR]
+                # failed removal attempts (assumed or drawn), a quarantined job, an initial cycle: the scalar rule,
+                # row by row [E-PLOGS][E-QUAR][E-WHEN]
                 failed = smp.failures(int(i), s.failed_removals)
-                remove[i] = rules.idc_remove_time(float(entra_remove[i]), INF, plain, failed)
+                remove[i] = rules.idc_remove_time(
+                    float(entra_remove[i]),
+                    INF,
+                    plain,
+                    failed,
+                    quarantined=bool(smp.removal_quarantined[i]),
+                    initial_delay=float(smp.removal_initial_delay[i]),
+                )
         if s.remove_idc_membership:
             remove = np.minimum(remove, intended_end)
         member = active & ~np.isinf(add) & (remove > add)
