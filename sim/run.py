@@ -35,8 +35,8 @@ def choose_engine(settings: Settings, population: Population, engine: str = "aut
     """Return the implementation :func:`simulate` runs for ``engine`` (``auto``, ``vector`` or ``engine``).
 
     ``auto`` answers ``vector`` for every population and settings combination: the numpy path covers every
-    arrival kind, approvals, self-deactivation, several apps, throttled bursts (sliding and fixed windows) and
-    drawn or assumed removal failures, equal to the event engine column for column. Raises ``ValueError`` naming
+    arrival kind, approvals, self-deactivation, several apps, throttled bursts (sliding and fixed windows),
+    drawn or assumed removal failures and drawn quarantine and initial cycles, equal to the event engine column for column. Raises ``ValueError`` naming
     ``engine`` when it is none of :data:`ENGINES`.
     """
     if engine == "engine":

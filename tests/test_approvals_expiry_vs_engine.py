@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 import jitbox
 from jitbox.world import World
-from sim.engine import simulate
+from sim.engine import simulate_events
 from sim.population import ExplicitArrivals, ListDist, Population
 from sim.settings import APPROVAL_TIMEOUT, EntitlementMode, Settings
 
@@ -165,7 +165,7 @@ def simulated(case: Case) -> dict[str, list[float]]:
         signin_delay=ListDist(values=[x.signin for x in u]),
         launch_delay=ListDist(values=[x.launch for x in u]),
     )
-    result = simulate(s, population, seed=3)
+    result = simulate_events(s, population, seed=3)
     keys = ("outcome", "start", "time_to_access", "idc_start", "idc_end", "launches", "effective_end")
     return {k: [float(v) for v in result.columns[k]] for k in keys}
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from sim import rules
 from sim.bounds import drawn_cycle_conditions, worst_case
-from sim.engine import simulate
+from sim.engine import simulate_events as simulate
 from sim.population import Population
 from sim.results import BOUND_TOLERANCE
 from sim.settings import (
@@ -126,14 +126,17 @@ SETTINGS = st.fixed_dictionaries(
 
 
 def within_the_stated_bound(raw: dict[str, Any], seed: int) -> None:
-    """Simulate ``raw`` settings (engine and vector path) with the worst-case user; assert no activation's window,
+    """Simulate ``raw`` settings (engine and vector path, equal column for column) with the worst-case user; assert
+    no activation's window,
     removal or overhang exceeds :func:`sim.bounds.worst_case` — the figure ``jitbox bound`` prints for them."""
     data = dict(raw)
     on = data.pop("countermeasures")
     s = load_settings({**data, **{c: c in on for c in COUNTERMEASURES}})
     pop = Population.burst(40, within=6 * HOUR, behaviour="worst_case")
     b = worst_case(s)
-    for r in (simulate(s, pop, seed), simulate_vector(s, pop, seed)):
+    runs = (simulate(s, pop, seed), simulate_vector(s, pop, seed))
+    assert all(np.array_equal(runs[1].columns[k], c, equal_nan=True) for k, c in runs[0].columns.items())
+    for r in runs:
         c = r.columns
         eps = BOUND_TOLERANCE
         window = r.effective_window()
