@@ -47,15 +47,25 @@ def _c(x: float | None) -> str:
 
 def summary_table(results: list[RunResult], console: Console | None = None) -> Table:
     """Return one row per run: counts (fast path / throttled / never provisioned / approval expired), time to
-    access and overhang percentiles, the simulated worst window and the closed-form bound."""
+    access and overhang percentiles, the simulated worst window and the closed-form bound. When a run draws
+    degraded removals (failed attempts [E-PLOGS][E-QUAR], a quarantined job [E-QUAR], an initial cycle [E-WHEN]),
+    an ``f/q/i`` column counts them and ``deprov`` (p50, max) gives the wait from intended end to removal."""
     plain = console is not None and not console.is_terminal
+    aggregates = [r.aggregates() for r in results]
+    degraded = any(_degraded_counts(a) != (0, 0, 0) for a in aggregates)
     table = Table(
         title="jitbox simulation",
         box=box.ASCII if plain else box.ROUNDED,
         caption="req: requests; fast/throttled/never: provisioning path; exp/deny: approvals expired (24 h) or "
         "denied; access: request → Identity Center member; overhang: worst-case user (last permitted sign-in and "
         "launch) past the intended end; user ovh: max overhang of the scenario's own users; worst: worst-case "
-        "user's window from activation start; bound: sim.bounds.worst_case",
+        "user's window from activation start; bound: sim.bounds.worst_case"
+        + (
+            "; f/q/i: removals with failed attempts / a quarantined job / an initial cycle (drawn); deprov: "
+            "intended end → Identity Center removal, p50 and max"
+            if degraded
+            else ""
+        ),
     )
     for col, justify in (
         ("run", "left"),
@@ -67,13 +77,13 @@ def summary_table(results: list[RunResult], console: Console | None = None) -> T
         ("access p50/p90/max", "right"),
         ("overhang p50/max", "right"),
         ("user ovh", "right"),
+        *((("f/q/i", "right"), ("deprov", "right")) if degraded else ()),
         ("worst", "right"),
         ("bound", "right"),
         ("ok", "center"),
     ):
-        table.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for r in results:
-        a = r.aggregates()
+        table.add_column(col, justify=justify, no_wrap=True)
+    for r, a in zip(results, aggregates, strict=True):
         label = r.name.rsplit("/", 1)[-1] if "/" in r.name else (r.name or "run")
         c = a["counts"]
         tta = a["time_to_access"]
@@ -88,11 +98,24 @@ def summary_table(results: list[RunResult], console: Console | None = None) -> T
             f"{_c(tta['p50'])} {_c(tta['p90'])} {_c(tta['max'])}",
             f"{_c(ov['p50'])} {_c(ov['max'])}",
             _c(a["overhang_modelled"]["max"]),
+            *(_degraded_cells(a) if degraded else ()),
             _c(a["sim_worst_window"]),
             _c(a["bound"]["effective_end"]),
             "yes" if a["within_bound"] else "NO",
         )
     return table
+
+
+def _degraded_counts(a: dict[str, Any]) -> tuple[int, int, int]:
+    """Return how many removals met failed attempts, a quarantined job and an initial cycle."""
+    c = a["counts"]
+    return c["removal_failed"], c["removal_quarantined"], c["removal_initial_cycle"]
+
+
+def _degraded_cells(a: dict[str, Any]) -> tuple[str, str]:
+    """Return the ``f/q/i`` and ``deprov`` cells of one run."""
+    wait = a["deprovision_wait"]
+    return "/".join(str(n) for n in _degraded_counts(a)), f"{_c(wait['p50'])} {_c(wait['max'])}"
 
 
 def example_activation(result: RunResult) -> int | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -207,3 +208,28 @@ def test_jitbox_bound_initial_cycle_needs_objects() -> None:
         check=False,
     )
     assert out.returncode == 2 and "--initial-cycle needs --objects N" in out.stderr
+
+
+def test_jitbox_run_shows_drawn_quarantine_and_initial_cycles_when_the_scenario_asks(tmp_path: Path) -> None:
+    scenario = tmp_path / "degraded.toml"
+    scenario.write_text(
+        'name = "degraded"\nseed = 4\n\n[settings]\nactivation_max = "1h"\nremoval_quarantine_probability = 0.25\n'
+        'initial_cycle_probability = 0.5\ninitial_cycle_objects = 1000\n\n[population]\nbehaviour = "worst_case"\n\n'
+        '[[population.arrivals]]\nkind = "poisson"\nrate_per_hour = 4\ncount = 200\n',
+        encoding="utf-8",
+    )
+    run = [sys.executable, "-m", "jitbox", "run", str(scenario)]
+    env = code_under_test_env()
+    table = subprocess.run(run, capture_output=True, text=True, env=env, check=True).stdout
+    assert "f/q/i" in table and "deprov" in table
+    doc = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, check=True).stdout)
+    aggregates = doc["runs"][0]["aggregates"]
+    counts = aggregates["counts"]
+    assert counts["removal_quarantined"] > 20 and counts["removal_initial_cycle"] > 60
+    assert f"{counts['removal_failed']}/{counts['removal_quarantined']}/" in table  # the f/q/i cell
+    assert aggregates["deprovision_wait"]["max"] > 12 * HOUR
+    assert aggregates["within_bound"]
+    plain = subprocess.run(
+        [sys.executable, "-m", "jitbox", "run", "seed-blog"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "f/q/i" not in plain.stdout  # nothing drawn, nothing shown
