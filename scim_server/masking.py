@@ -182,24 +182,34 @@ def mask_path(path: str, tenant: str) -> str:
     return "/".join(s if keep(s) else HIDDEN for s in path.split("/"))
 
 
-def echoed_values(data: Any, params: dict[str, str], path: str, tenant: str) -> set[str]:
-    """Return every value a request carried that a log message must not repeat: body strings (not AWS ids nor the
-    structure keys :func:`mask_body` keeps), query values and path segments :func:`mask_path` hides."""
+def echoed_values(
+    data: Any, params: dict[str, str], path: str, tenant: str, messages: tuple[str | None, ...] = ()
+) -> set[str]:
+    """Return the values a request carried that ``messages`` repeat (all of them when no message is given): body
+    strings and keys (not AWS ids nor the structure :func:`mask_body` keeps), query values and path segments
+    :func:`mask_path` hides. With messages, a value is only examined once it occurs in one (a 1 MiB body holds
+    thousands of strings; a message is a line), so this costs one walk of the body."""
+    text = "\n".join(m for m in messages if m)
+    if messages and not text:
+        return set()
+
+    def repeated(value: str) -> bool:
+        return len(value.strip()) >= 3 and (not text or value in text)
+
     found: set[str] = set()
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, key = stack.pop()
         if isinstance(value, dict):
-            stack.extend((v, k) for k, v in value.items())
+            stack.extend((v, k.lower()) for k, v in value.items())
+            found.update(k for k in value if repeated(k) and not _known_key(k))
         elif isinstance(value, list):
             stack.extend((v, key) for v in value)
-        elif isinstance(value, str) and not _ID_RE.match(value) and not _structure(key.lower(), value):
+        elif isinstance(value, str) and repeated(value) and not _ID_RE.match(value) and not _structure(key, value):
             found.add(value)
-        if isinstance(value, dict):
-            found.update(k for k in value if not _known_key(k))
-    found.update(params.values())
-    found.update(s for s in path.split("/") if mask_path(s, tenant) == HIDDEN)
-    return {v for v in found if len(v.strip()) >= 3}
+    found.update(v for v in params.values() if repeated(v))
+    found.update(s for s in path.split("/") if repeated(s) and mask_path(s, tenant) == HIDDEN)
+    return found
 
 
 def mask_echoes(text: str | None, values: set[str]) -> str | None:

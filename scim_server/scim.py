@@ -474,7 +474,7 @@ def _log_entry(
     }
     if status >= 400:
         entry["errorCode"] = ERROR_CODES.get(status, "ValidationException")
-        echoed = echoed_values(data, query, path, ctx.tenant_id)
+        echoed = echoed_values(data, query, path, ctx.tenant_id, (detail, reason))
         entry["errorMessage"] = mask_echoes(detail, echoed)
         entry["reason"] = mask_echoes(reason, echoed)
     return entry
