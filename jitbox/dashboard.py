@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -46,6 +46,9 @@ class DashboardSources:
     admin: str | None
     """None when no identity of the Entra world may read the audit log (the dashboard then says so)."""
     settings: Settings
+    sandbox_headers: dict[str, str] = field(default_factory=dict)
+    """Sent with every call to the fakes: the sandbox admin token's header when the sandbox is bound beyond loopback
+    (``sandbox_admin_header``/``sandbox_admin_token`` in the config), else nothing."""
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], settings: Settings | None = None) -> DashboardSources:
@@ -71,6 +74,11 @@ class DashboardSources:
             entra_base=graph.removesuffix("/v1.0"),
             admin=admin,
             settings=settings or Settings(),
+            sandbox_headers=(
+                {str(cfg["sandbox_admin_header"]): str(cfg["sandbox_admin_token"])}
+                if cfg.get("sandbox_admin_token")
+                else {}
+            ),
         )
 
 
@@ -125,10 +133,10 @@ class NoAdministrator(Exception):
     """No identity of the Entra world may read what the dashboard needs."""
 
 
-def _client(timeout: float = 30.0) -> httpx2.AsyncClient:
+def _client(src: DashboardSources, timeout: float = 30.0) -> httpx2.AsyncClient:
     """Return an HTTP client for the fakes: plain HTTP on the sandbox's host, so no CA bundle is loaded (loading it
-    costs ~80 ms per client, more than a whole dashboard answer)."""
-    return httpx2.AsyncClient(timeout=timeout, verify=False, trust_env=False)
+    costs ~80 ms per client, more than a whole dashboard answer); it carries the sandbox admin header when needed."""
+    return httpx2.AsyncClient(timeout=timeout, verify=False, trust_env=False, headers=src.sandbox_headers)
 
 
 def _axis(timelines: list[UserTimeline], now: float) -> dict[str, Any]:
@@ -215,7 +223,7 @@ async def _view_context(request: Request) -> dict[str, Any]:
     src = _src(request)
     if src.admin is None:
         raise NoAdministrator
-    async with _client() as http:
+    async with _client(_src(request)) as http:
         data = await _collect(http, src)
     now = data["now"]
     timelines = build_timelines(
@@ -262,7 +270,7 @@ def _answer(request: Request, message: str, status: int, **extra: Any) -> Respon
 
 
 async def _advance(request: Request, seconds: float, what: str) -> Response:
-    async with _client(120.0) as http:
+    async with _client(_src(request), 120.0) as http:
         r = await http.post(_src(request).idc_base + "/_sandbox/clock/advance", json={"seconds": seconds})
     body = r.json()
     if r.is_success:
@@ -286,7 +294,7 @@ async def advance_by(request: Request) -> Response:
 
 
 async def _clock_switch(request: Request, action: str) -> Response:
-    async with _client() as http:
+    async with _client(_src(request)) as http:
         r = await http.post(f"{_src(request).idc_base}/_sandbox/clock/{action}")
     body = r.json()
     ok = {"pause": "Clock paused", "resume": "Clock running"}[action]
@@ -307,7 +315,7 @@ async def resume(request: Request) -> Response:
 @router.post("/api/next-cycle", response_model=None)
 async def next_cycle(request: Request) -> Response:
     src = _src(request)
-    async with _client() as http:
+    async with _client(_src(request)) as http:
         clock = (await http.get(src.idc_base + "/_sandbox/clock")).json()
         prov = (await http.get(src.entra_base + "/_sandbox/provisioning")).json()
     job = next(iter(prov.values()), None)

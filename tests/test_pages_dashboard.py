@@ -142,3 +142,21 @@ def test_dashboard_says_what_to_add_when_the_world_has_no_administrator(walked: 
     page = TestClient(create_dashboard(DashboardSources.from_config(cfg))).get("/")
     assert page.status_code == 503
     assert "no identity of this Entra world is one: add a user with admin = true" in page.text
+
+
+def test_dashboard_sends_the_sandbox_admin_token_when_bound_beyond_loopback() -> None:
+    # beyond loopback the /_sandbox routes need the admin header; the dashboard reads them and must carry it
+    from jitbox.serve import start_sandbox
+    from sim.clock import ManualClock
+
+    with start_sandbox(ManualClock(), host="0.0.0.0") as sandbox:
+        cfg = sandbox.config()
+        assert cfg["sandbox_admin_token"]
+        dash = httpx2.Client(base_url=cfg["dashboard_url"].replace("0.0.0.0", "127.0.0.1"))
+        page = dash.get("")
+        assert page.status_code == 200, page.text
+        assert RICH in _text(page.text)
+        before = sandbox.clock.now()
+        moved = dash.post("api/advance", data={"duration": "10m"}, headers=JSON)
+        assert moved.status_code == 200, moved.text
+        assert (sandbox.clock.now() - before).total_seconds() == 600
