@@ -31,7 +31,8 @@ __all__ = ["demo", "demo_steps", "register", "run", "scenarios"]
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    """A terminal gets its own width; a pipe or file gets room for the widest table (400 columns) so no cell is cut."""
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 400)
 
 
 def _fail(message: str) -> typer.Exit:

@@ -132,3 +132,25 @@ def test_pytest_plugin_fixtures_run_scenarios_and_settings(
     assert runs["launch_check"].worst_window() < runs["base"].worst_window()
     r = jitbox_simulate(Settings(), Population.burst(7), seed=1)
     assert r.n == 7
+
+
+def test_run_piped_prints_every_column_of_a_degraded_run_uncut(tmp_path: Path) -> None:
+    # a pipe or file gets the table's natural width: with the f/q/i and deprov columns no cell is cut ("…")
+    text = (REPO_ROOT / "scenarios" / "seed-blog.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        'entitlement_mode = "signin_snapshot"',
+        'entitlement_mode = "signin_snapshot"\nremoval_failure_probability = 0.3\n'
+        "removal_quarantine_probability = 0.2\ninitial_cycle_probability = 0.5\ninitial_cycle_objects = 1000",
+    )
+    scenario = tmp_path / "degraded.toml"
+    scenario.write_text(text, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-m", "jitbox", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=code_under_test_env(),
+        check=True,
+    ).stdout
+    assert "f/q/i" in out and "deprov" in out
+    assert "…" not in out
