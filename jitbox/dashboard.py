@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,17 +197,27 @@ router = APIRouter()
 _ENV = environment("jitbox")
 
 
-def create_dashboard(src: DashboardSources) -> FastAPI:
-    """Return the dashboard app reading the fakes at ``src``."""
+def create_dashboard(src: DashboardSources | Callable[[], DashboardSources]) -> FastAPI:
+    """Return the dashboard app reading the fakes at ``src``.
+
+    ``src`` may be a function returning the sources: it is called on the first request (``jitbox serve`` passes one,
+    so finding the Graph administrator costs nothing at start, only when someone opens the dashboard).
+    """
     app = FastAPI(title="jitbox dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.dashboard_src = src
+    app.state.dashboard_src_lock = threading.Lock()
     app.add_exception_handler(NoAdministrator, _no_admin)
     app.include_router(router)
     return app
 
 
 def _src(request: Request) -> DashboardSources:
-    src: DashboardSources = request.app.state.dashboard_src
+    state = request.app.state
+    if not isinstance(state.dashboard_src, DashboardSources):
+        with state.dashboard_src_lock:
+            if not isinstance(state.dashboard_src, DashboardSources):
+                state.dashboard_src = state.dashboard_src()
+    src: DashboardSources = state.dashboard_src
     return src
 
 

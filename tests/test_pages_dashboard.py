@@ -160,3 +160,17 @@ def test_dashboard_sends_the_sandbox_admin_token_when_bound_beyond_loopback() ->
         moved = dash.post("api/advance", data={"duration": "10m"}, headers=JSON)
         assert moved.status_code == 200, moved.text
         assert (sandbox.clock.now() - before).total_seconds() == 600
+
+
+def test_serve_finds_the_dashboards_administrator_on_first_use_not_at_start() -> None:
+    # looking the administrator up over Graph cost ~0.15 s of every `jitbox serve` start (issue 15's ready time)
+    from jitbox.dashboard import DashboardSources
+    from jitbox.serve import start_sandbox
+    from sim.clock import ManualClock
+
+    with start_sandbox(ManualClock()) as sandbox:
+        state = sandbox.apps["dashboard"].state
+        assert not isinstance(state.dashboard_src, DashboardSources)
+        page = httpx2.get(sandbox.config()["dashboard_url"])
+        assert page.status_code == 200 and RICH in _text(page.text)
+        assert isinstance(state.dashboard_src, DashboardSources) and state.dashboard_src.admin == "admin"
