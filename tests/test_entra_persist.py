@@ -270,7 +270,6 @@ def _serve(state: Path, cfg: Path) -> tuple[subprocess.Popen[str], dict[str, Any
     if not cfg.exists():
         proc.kill()
         raise AssertionError(f"jitbox serve did not start: {proc.communicate()[1]}")
-    time.sleep(0.2)  # the config is written before the file is complete on slow disks: read it whole
     return proc, json.loads(cfg.read_text())
 
 

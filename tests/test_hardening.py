@@ -309,40 +309,14 @@ def test_fault_rules_are_capped_at_100() -> None:
 
 
 def test_serve_beyond_loopback_says_that_control_routes_need_the_admin_token(tmp_path: Any) -> None:
-    import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    from cli_support import serve_banner
 
     from fakekit.guard import ADMIN_HEADER
 
-    cfg_path = tmp_path / "cfg.json"
-    command = [sys.executable, "-m", "jitbox", "serve", "--host", "0.0.0.0", "--port", "0", "--entra-port", "0"]
-    proc = subprocess.Popen(
-        [*command, "--config-out", str(cfg_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C" in line or not line:
-                break
-        text = "".join(lines)
-        token = json.loads(cfg_path.read_text(encoding="utf-8"))["sandbox_admin_token"]
+    with serve_banner("--host", "0.0.0.0", config=tmp_path / "cfg.json") as (text, cfg):
+        token = cfg["sandbox_admin_token"]
         assert "listening beyond loopback: every /_sandbox route (but /_sandbox/health) needs the header" in text
         assert f"{ADMIN_HEADER}: {token}" in text, text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.mark.parametrize("text", ["PT۱H", "PT1H ", " PT1H", "۱h", "1h ", "PT1H\u00a0"])

@@ -4,16 +4,15 @@ timestamps, the device-flow approval page."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx2
 import pytest
+from cli_support import serve_banner
 
 from jitbox.serve import DEFAULT_AWS_PORT, DEFAULT_GRAPH_PORT, start_sandbox
 from sim.clock import ManualClock
@@ -89,32 +88,11 @@ def test_jitbox_env_prints_exports_dotenv_and_json_from_a_running_sandbox_or_a_c
 
 
 def test_serve_banner_shows_graph_tokens_and_seeded_users(tmp_path: Path) -> None:
-    cfg_path = tmp_path / "cfg.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jitbox", "serve", "--port", "0", "--entra-port", "0", "--config-out", str(cfg_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Ctrl-C" in line or not line:
-                break
-        text = "".join(lines)
-        rich = json.loads(cfg_path.read_text(encoding="utf-8"))["graph_tokens"]["rich"]
+    with serve_banner(config=tmp_path / "cfg.json") as (text, cfg):
+        rich = cfg["graph_tokens"]["rich"]
         assert rich in text and "rich.roe@jitbox.example" in text and "(admin)" in text, text
         assert "expire 1h after minting on the sandbox clock" in text and "_sandbox/tokens or jitbox env" in text
         assert "world seed" in text and "jitbox env --url" in text
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_device_flow_approval_url_answers_a_browser_with_an_approve_page() -> None:
