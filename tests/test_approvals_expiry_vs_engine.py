@@ -46,8 +46,11 @@ ACCOUNT = "111122223333"
 PERMISSION_SET = "EC2AdminAccess"
 USERS = 4
 MIN = 60.0
-FAST_LATENCY = 5 * MIN
-"""One fast-path latency (min = max) so both sides agree on it [E-AWS]."""
+FAST_LATENCY = 5 * MIN + 30
+"""One fast-path latency (min = max) so both sides agree on it [E-AWS]; off the whole-minute grid the cases draw
+requests, deactivations and expiries on, so no export falls on the same instant as a removal: at such a tie the sandbox
+runs its due timer before the client's request, while the model counts the removal first (no reference orders
+simultaneous events)."""
 SANDBOX_SETTINGS = Settings(
     membership_latency_max=0, fast_path_latency_min=FAST_LATENCY, fast_path_latency_max=FAST_LATENCY
 )
