@@ -24,6 +24,7 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode,
 
 from scim_server.errors import DETAIL_PATHLESS, DETAIL_REPLACE_MEMBERS, ScimError
 from scim_server.group_rules import MAX_MEMBER_CHANGES, member_values
+from scim_server.plain_shapes import plain_member_steps
 from scim_server.scim_schema import (
     ENTERPRISE_URN,
     GROUP_URN,
@@ -239,13 +240,17 @@ def plan_group_patch(data: Any, *, replace_empty_members_quirk: bool = False) ->
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
     _operations(data)
-    try:
-        patch = PatchOp[Group].model_validate(data, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
-    except MODEL_ERRORS as exc:
-        raise invalid(error_reason(exc)) from None
-    plan = GroupPatch()
-    for i, op in enumerate(patch.operations or []):
-        _plan_one(plan, _group_op(i, op), replace_empty_members_quirk)
+    steps = plain_member_steps(data)  # Entra's plain member adds/removes, as scim2-models would read them
+    if steps is not None:
+        plan = GroupPatch(steps=steps)
+    else:
+        try:
+            patch = PatchOp[Group].model_validate(data, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)
+        except MODEL_ERRORS as exc:
+            raise invalid(error_reason(exc)) from None
+        plan = GroupPatch()
+        for i, op in enumerate(patch.operations or []):
+            _plan_one(plan, _group_op(i, op), replace_empty_members_quirk)
     if plan.member_changes() > MAX_MEMBER_CHANGES:
         raise invalid(
             f"{plan.member_changes()} membership changes in one request; at most {MAX_MEMBER_CHANGES} [DG-patchgroup]"

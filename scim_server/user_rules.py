@@ -19,6 +19,7 @@ from typing import Any
 from scim2_models import Context
 
 from scim_server.errors import ScimError
+from scim_server.plain_shapes import plain_user
 from scim_server.scim_schema import (
     ENTERPRISE_URN,
     MODEL_ERRORS,
@@ -62,12 +63,14 @@ def validate_user(data: Any, *, replacing: bool = False, context: Context | None
     _check_multi_valued(payload, keys)
     manager_value = _take_manager(payload, schemas)
     _check_names(payload, keys, replacing=replacing)
-    ctx = context or (Context.RESOURCE_REPLACEMENT_REQUEST if replacing else Context.RESOURCE_CREATION_REQUEST)
-    try:
-        model = ScimUser.model_validate(payload, scim_ctx=ctx, scim_policy=POLICY)
-    except MODEL_ERRORS as exc:
-        raise invalid(error_reason(exc)) from None
-    dumped = dump_user(model)
+    dumped = plain_user(payload) if context is None else None  # a plain body, as scim2-models would dump it
+    if dumped is None:
+        ctx = context or (Context.RESOURCE_REPLACEMENT_REQUEST if replacing else Context.RESOURCE_CREATION_REQUEST)
+        try:
+            model = ScimUser.model_validate(payload, scim_ctx=ctx, scim_policy=POLICY)
+        except MODEL_ERRORS as exc:
+            raise invalid(error_reason(exc)) from None
+        dumped = dump_user(model)
     if manager_value is not None:
         dumped.setdefault(ENTERPRISE_URN, {})["manager"] = {"value": manager_value}
     return dumped

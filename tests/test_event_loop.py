@@ -1,8 +1,9 @@
 """Issue 14: handlers never block the event loop for long ("a 40,000-operation PATCH blocked every route for 19.8 s").
 
-Structural and deterministic: the CPU work of a request — parsing a large JSON body, the SCIM handler (the store's
-work), encoding its answer and masking the body into the request log — runs in a worker thread, never on the event
-loop thread that serves every other connection. Each piece is wrapped with a recorder noting whether it ran where an
+Structural and deterministic: the CPU work of a heavy request — parsing a large JSON body, the SCIM handler (the
+store's work), encoding its answer and masking the body into the request log — runs in a worker thread, never on the
+event loop thread that serves every other connection; a light SCIM request (less work than the hand-off to a thread)
+is answered on the loop. Each piece is wrapped with a recorder noting whether it ran where an
 event loop is running. The latency a cheap GET sees while others send the heaviest legal requests is measured by
 ``python -m bench loop`` (wall-clock timing is too noisy for a shared CI machine).
 """
@@ -24,6 +25,7 @@ from pim_fake.app import create_app as create_entra
 from scim_server.app import ScimOptions
 from scim_server.app import create_app as create_idc
 from scim_server.patch_rules import MAX_PATCH_OPERATIONS
+from scim_server.scim import INLINE_BODY_BYTES, is_light
 from sim.clock import ManualClock
 
 
@@ -56,7 +58,7 @@ def _big_user() -> dict[str, Any]:
     }
 
 
-def test_scim_parsing_the_handler_encoding_and_log_masking_run_off_the_event_loop(
+def test_heavy_scim_requests_are_parsed_handled_encoded_and_logged_off_the_event_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[tuple[str, bool]] = []
@@ -74,13 +76,42 @@ def test_scim_parsing_the_handler_encoding_and_log_masking_run_off_the_event_loo
     ops = [{"op": "add", "path": "members", "value": [{"value": m}]} for m in members]
     assert len(ops) == MAX_PATCH_OPERATIONS
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}
+    assert len(json.dumps(patch)) > INLINE_BODY_BYTES
     assert c.patch(base + f"Groups/{group}", json=patch, headers=auth).status_code == 204
     assert c.get(base + "Users?count=100", headers=auth).status_code == 200
-    assert c.get(base + "Users", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert c.delete(base + f"Groups/{group}", headers=auth).status_code == 204
     names = {name for name, _ in seen}
     assert names == {"parse_json_body", "mask_body", "_json", "_log_entry"}, names
     assert [s for s in seen if s[1]] == []  # none of it ran on the event loop
-    assert len(store.dump()["memberships"][group]) == 100
+    assert group not in store.dump()["memberships"]
+
+
+def test_light_scim_requests_are_answered_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filter GET, a one-user create, a one-member PATCH and a refusal before the body is read cost less than the
+    hand-off to a worker thread (``scim_server.scim.is_light``)."""
+    seen: list[tuple[str, bool]] = []
+    monkeypatch.setattr(scim_server.scim, "_log_entry", _recording(scim_server.scim._log_entry, seen, "log"))
+    app = create_idc(ManualClock(), plugins=[], options=ScimOptions(rate_limit_rps=0), seed=1, token_secret="t")
+    group = app.state.idc.store.create_group({"displayName": "g"})["id"]
+    base, auth = app.state.idc.scim_path(), {"Authorization": "Bearer t"}
+    c = TestClient(app)
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada@example.com",
+        "displayName": "Ada",
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+    }
+    uid = c.post(base + "Users", json=user, headers=auth).json()["id"]
+    assert c.get(base + 'Users?filter=userName eq "ada@example.com"', headers=auth).json()["totalResults"] == 1
+    add = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+           "Operations": [{"op": "add", "path": "members", "value": [{"value": uid}]}]}  # fmt: skip
+    assert c.patch(base + f"Groups/{group}", json=add, headers=auth).status_code == 204
+    assert c.get(base + "Users", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert seen == [("log", True)] * 4
+    assert is_light("GET", "Users", {"filter": 'userName eq "x"'}, None)
+    assert not is_light("GET", "Users/", {}, None)
+    assert not is_light("DELETE", "Groups/g-1", {}, None)
+    assert not is_light("PATCH", "Groups/g-1", {}, b"x" * (INLINE_BODY_BYTES + 1))
 
 
 def test_every_protocols_large_bodies_are_parsed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
