@@ -14,7 +14,8 @@ bodies (any body the short cut takes gives the same result both ways).
   one ``emails`` entry with ``value``/``type``/``primary``, ``active`` a boolean, the enterprise extension's string
   attributes), answered as scim2-models' dump (attributes in the model's order);
 - :func:`plain_member_steps`: a PatchGroup body whose every operation is ``{"op": "add"|"remove", "path":
-  "members", "value": [{"value": "<id>"}, ...]}``, answered as the membership steps.
+  "members", "value": [{"value": "<id>"}, ...]}`` (each member may carry Entra's ``"$ref": null``), answered as
+  the membership steps.
 """
 
 from __future__ import annotations
@@ -112,6 +113,11 @@ def plain_user(payload: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
+def _plain_member_keys(member: dict[str, Any]) -> bool:
+    """Whether a member object carries only ``value`` and, as Entra sends it, a null ``$ref`` [E-SCIM]."""
+    return len(member) == 1 or (len(member) == 2 and "$ref" in member and member["$ref"] is None)
+
+
 def plain_member_steps(data: dict[str, Any]) -> list[tuple[str, list[str]]] | None:
     """Return the ``("add" | "remove", user ids)`` steps of a PatchGroup body that only adds and removes members by
     value list (Entra's form [E-SCIM]), else None."""
@@ -132,7 +138,7 @@ def plain_member_steps(data: dict[str, Any]) -> list[tuple[str, list[str]]] | No
             return None
         ids: list[str] = []
         for member in members:
-            if type(member) is not dict or len(member) != 1 or not _text(member.get("value")):
+            if type(member) is not dict or not _text(member.get("value")) or not _plain_member_keys(member):
                 return None
             ids.append(member["value"])
         steps.append((verb.lower(), ids))

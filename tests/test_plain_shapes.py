@@ -101,14 +101,24 @@ def test_entras_user_bodies_take_the_short_cut() -> None:
         "externalId", "userName", "name", "displayName", "title", "active", "emails", ENTERPRISE_URN
     ]  # fmt: skip
     assert json.dumps(validate_user(body)) == json.dumps(taken)
+    entra = {**_entra_user(), "meta": {"resourceType": "User"}, "roles": []}  # as the provisioning engine sends it
+    entra["schemas"] = [USER_URN, ENTERPRISE_URN]
+    with mock.patch.object(scim_server.user_rules, "plain_user", side_effect=plain_user) as short_cut:
+        assert validate_user(entra) == validate_user(_entra_user())
+    assert all(call.args[0] is not None and plain_user(call.args[0]) for call in short_cut.call_args_list)
     assert plain_user({**body, "userName": ""}) is None
     assert plain_user({**body, "username": "x"}) is None
 
 
 _PLAIN_OP = st.builds(
-    lambda verb, ids: {"op": verb, "path": "members", "value": [{"value": i} for i in ids]},
+    lambda verb, ids, ref: {
+        "op": verb,
+        "path": "members",
+        "value": [{"$ref": None, "value": i} if ref else {"value": i} for i in ids],
+    },
     st.sampled_from(["add", "remove", "Add", "Remove"]),
     st.lists(st.sampled_from(["u-1", "u-2", "u-3"]), min_size=1, max_size=3),
+    st.booleans(),
 )
 
 
@@ -126,6 +136,8 @@ def group_patches(draw: st.DrawFn) -> dict[str, Any]:
                     st.one_of(
                         st.builds(lambda v: {"value": v}, st.sampled_from(["u-1", "u-2", "", 7, None])),
                         st.just({"value": "u-3", "display": "U"}),
+                        st.just({"$ref": None, "value": "u-1"}),
+                        st.just({"$ref": "x", "value": "u-1"}),
                         st.just({"Value": "u-4"}),
                         st.just("u-5"),
                     ),
@@ -168,7 +180,7 @@ def test_entras_member_patches_take_the_short_cut() -> None:
     body = {
         "schemas": [PATCH_URN],
         "Operations": [
-            {"op": "Add", "path": "members", "value": [{"value": "u-1"}, {"value": "u-2"}]},
+            {"op": "Add", "path": "members", "value": [{"$ref": None, "value": "u-1"}, {"value": "u-2"}]},
             {"op": "Remove", "path": "members", "value": [{"value": "u-3"}]},
         ],
     }
