@@ -11,7 +11,7 @@ mixed workload is then sent by 4 client threads with persistent ``http.client`` 
 Printed per server and size: requests/second, p50/p99 latency (ms), p50 per operation, and the process's resident
 memory growth per preloaded user (RSS delta / users, after ``gc.collect()``). Then the throughput ratio
 (jitbox / scim2-server) and, for jitbox, the filter/PATCH p50 at the largest size divided by the smallest (≈1 means
-the cost does not depend on store size). Targets from the issue: ratio ≥ 1.5, < 2 KB per user.
+the cost does not depend on store size). Targets (issue 15): ratio ≥ 4 at both sizes, ≤ 1 KB per user.
 
 Run: ``python -m bench scim`` (or ``python -m bench.bench_scim``). ``BENCH_SCIM_SIZES=2000,20000`` and
 ``BENCH_SCIM_REQUESTS=3000`` change the sizes and the request count.
@@ -277,6 +277,14 @@ def main() -> None:
             f"(p99 {ours['p99_ms']:.2f} vs {peer['p99_ms']:.2f} ms)",
             flush=True,
         )
+    ratios = [results[("jitbox", n)]["rps"] / results[("scim2-server", n)]["rps"] for n in sizes]
+    memory = max(results[("jitbox", n)]["memory_per_user"] for n in sizes)
+    print(
+        f"  targets: throughput >= 4x scim2-server at every size: {min(ratios):.2f}x "
+        f"{'MET' if min(ratios) >= 4 else 'MISSED'}; <= 1 KB per user: {memory:.0f} B "
+        f"{'MET' if memory <= 1024 else 'MISSED'}",
+        flush=True,
+    )
     if len(sizes) > 1:
         small, large = results[("jitbox", sizes[0])], results[("jitbox", sizes[-1])]
         for op in ("filter", "patch"):
