@@ -217,10 +217,26 @@ class Directory:
         self.dirty: set[tuple[str, str]] = set()
         """``(kind, id)`` of the users, groups, service principals and applications changed since ``--state`` last
         wrote them (kinds ``user``, ``group``, ``sp``, ``app``); the writer empties it."""
+        self.watchers: list[set[tuple[str, str]]] = []
+        """More sets that collect the same ``(kind, id)`` marks (:meth:`watch`); each reader empties its own."""
+
+    def watch(self) -> set[tuple[str, str]]:
+        """Return a set that from now on collects the ``(kind, id)`` of every user, group, service principal and
+        application changed (as :attr:`dirty` does for ``--state``); the caller empties it as it reads it. A
+        :meth:`clear` stops every watch (its :attr:`version` changes)."""
+        seen: set[tuple[str, str]] = set()
+        self.watchers.append(seen)
+        return seen
+
+    def _mark(self, kind: str, object_id: str) -> None:
+        self.dirty.add((kind, object_id))
+        for seen in self.watchers:
+            seen.add((kind, object_id))
 
     def clear(self) -> None:
         """Forget every object and token (sandbox reset)."""
         self.version += 1
+        self.watchers.clear()
         self.users.clear()
         self._upns.clear()
         self._names.clear()
@@ -303,7 +319,7 @@ class Directory:
 
     def restore_user(self, user: User) -> None:
         """Store ``user`` as it is (a new user, or one read back from ``--state``) and index its names."""
-        self.dirty.add(("user", user.id))
+        self._mark("user", user.id)
         self.users[user.id] = user
         self._upns[user.userPrincipalName.lower()] = user.id
         self._names.setdefault(user.name.lower(), user.id)
@@ -332,7 +348,7 @@ class Directory:
             groupTypes=list(group_types),
         )
         self.groups[group.id] = group
-        self.dirty.add(("group", group.id))
+        self._mark("group", group.id)
         for member in data.get("members", []) or []:
             self.add_member(group.id, str(member), via_pim=False)
         return group
@@ -341,14 +357,14 @@ class Directory:
         """Create an enterprise application."""
         sp = ServicePrincipal(id=sp_id or self.new_id(), appId=self.new_id(), displayName=display_name)
         self.service_principals[sp.id] = sp
-        self.dirty.add(("sp", sp.id))
+        self._mark("sp", sp.id)
         return sp
 
     def add_application(self, name: str, display_name: str) -> Application:
         """Register a client application that gets app-only tokens."""
         app = Application(id=self.new_id(), name=name, displayName=display_name)
         self.applications[app.id] = app
-        self.dirty.add(("app", app.id))
+        self._mark("app", app.id)
         return app
 
     # --- membership ----------------------------------------------------------------------------------
@@ -361,7 +377,7 @@ class Directory:
         if object_id in target:
             return False
         target.append(object_id)
-        self.dirty.add(("group", group_id))
+        self._mark("group", group_id)
         if not owner:
             self._notify(group_id, object_id, True, via_pim)
         return True
@@ -373,7 +389,7 @@ class Directory:
         if object_id not in target:
             return False
         target.remove(object_id)
-        self.dirty.add(("group", group_id))
+        self._mark("group", group_id)
         if not owner:
             self._notify(group_id, object_id, False, via_pim)
         return True
@@ -406,7 +422,7 @@ class Directory:
             createdDateTime=iso(self._now()),
         )
         sp.assignments.append(assignment)
-        self.dirty.add(("sp", sp.id))
+        self._mark("sp", sp.id)
         return assignment
 
     def unassign(self, sp_id: str, assignment_id: str) -> None:
@@ -415,7 +431,7 @@ class Directory:
         for a in sp.assignments:
             if a.id == assignment_id:
                 sp.assignments.remove(a)
-                self.dirty.add(("sp", sp.id))
+                self._mark("sp", sp.id)
                 return
         raise not_found("appRoleAssignment", assignment_id)
 

@@ -405,11 +405,17 @@ class ProvisioningJob:
     def _changed(self, last: Snapshot, snap: Snapshot) -> tuple[set[str], set[str]]:
         """Return the user and group ids a cycle must look at after ``last``: those whose directory state differs
         (in scope, attributes, members), those exported outside cycles since (fast path, retries, on demand), those
-        whose last export failed, and groups that left out a member the target did not have yet."""
-        users = {u for u, src in snap.users.items() if last.users.get(u) != src}
-        users.update(u for u in last.users if u not in snap.users)
-        groups = {g for g, src in snap.groups.items() if last.groups.get(g) != src}
-        groups.update(g for g in last.groups if g not in snap.groups)
+        whose last export failed, and groups that left out a member the target did not have yet. The view names the
+        objects that may differ (:meth:`DirectoryView.changed_between`), so only those are compared."""
+        candidates = self.view.changed_between(last, snap)
+        if candidates is None:  # compare everything
+            users = {u for u, src in snap.users.items() if last.users.get(u) != src}
+            users.update(u for u in last.users if u not in snap.users)
+            groups = {g for g, src in snap.groups.items() if last.groups.get(g) != src}
+            groups.update(g for g in last.groups if g not in snap.groups)
+        else:  # only what the view saw change since ``last``
+            users = {u for u in candidates[0] if last.users.get(u) != snap.users.get(u)}
+            groups = {g for g in candidates[1] if last.groups.get(g) != snap.groups.get(g)}
         for kind, oid in self._pending | self.exporter.touched:
             (users if kind == "user" else groups).add(oid)
         groups.update(self.exporter.stale_groups)
