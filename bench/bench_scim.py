@@ -8,8 +8,10 @@ mixed workload is then sent by 4 client threads with persistent ``http.client`` 
 - 25 % ``POST /Users`` (a new user),
 - 25 % ``PATCH /Groups/{id}`` adding one existing user (Entra's membership add).
 
-Printed per server and size: requests/second, p50/p99 latency (ms), p50 per operation, and the process's resident
-memory growth per preloaded user (RSS delta / users, after ``gc.collect()``). Then the throughput ratio
+Printed per server and size: requests/second, p50/p99 latency (ms), p50 per operation, the server process's CPU
+time over the run's wall time (how many cores it kept busy: one Python process running Python code holds one GIL,
+so ≈ 1 is its ceiling however many cores the machine has), and the process's resident memory growth per preloaded
+user (RSS delta / users, after ``gc.collect()``). Then the throughput ratio
 (jitbox / scim2-server) and, for jitbox, the filter/PATCH p50 at the largest size divided by the smallest (≈1 means
 the cost does not depend on store size). Targets (issue 15): ratio ≥ 4 at both sizes, ≤ 1 KB per user.
 
@@ -227,6 +229,13 @@ def _drive(info: dict[str, Any], requests: int, label: str) -> dict[str, Any]:
     }
 
 
+def _process_cpu(pid: int) -> float:
+    """Return the CPU seconds (user + system, all threads) process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start(kind: str, n: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     proc = subprocess.Popen(
         [PY, "-m", "bench.bench_scim", "--serve", kind, str(n)],
@@ -257,7 +266,9 @@ def main() -> None:
             load_s = time.perf_counter() - t0
             try:
                 _drive(info, 200, f"warm{kind[:3]}")
+                cpu_before, wall_before = _process_cpu(proc.pid), time.perf_counter()
                 res = _drive(info, requests, f"run{kind[:3]}")
+                res["cores"] = (_process_cpu(proc.pid) - cpu_before) / (time.perf_counter() - wall_before)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
@@ -267,7 +278,8 @@ def main() -> None:
             print(
                 f"{kind:<13} users={n:>7}  {res['rps']:8.0f} req/s  p50 {res['p50_ms']:6.2f} ms  "
                 f"p99 {res['p99_ms']:7.2f} ms  [filter {ops['filter']:.2f} / create {ops['create']:.2f} / "
-                f"patch {ops['patch']:.2f} ms p50]  mem {res['memory_per_user']:7.0f} B/user  "
+                f"patch {ops['patch']:.2f} ms p50]  server CPU {res['cores']:.2f} cores  "
+                f"mem {res['memory_per_user']:7.0f} B/user  "
                 f"errors {res['errors']} {res['error_sample']}  (preload+start {load_s:.1f} s)",
                 flush=True,
             )
