@@ -124,8 +124,9 @@ class DirectoryView:
     def _refresh(self) -> tuple[set[str], set[str]] | None:
         """Bring the scope up to date with the directory; return the user and group ids that changed, or None when
         everything was read again."""
-        marks = set(self._marks)
-        self._marks.clear()
+        marks: set[tuple[str, str]] = set()
+        while self._marks:  # one mark at a time: a mark added meanwhile is read now or next time, never lost
+            marks.add(self._marks.pop())
         if self._version != self.dir.version or ("sp", self.sp.id) in marks:
             self._read_all()
             return None
