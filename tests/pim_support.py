@@ -49,6 +49,15 @@ class Sandbox:
             self.served.stop()
             self.served = None
 
+    def sandbox_post(self, path: str, body: Any) -> httpx2.Response:
+        """POST ``body`` to the Identity Center fake's ``/_sandbox/<path>``. When served, with a client of its own:
+        the job's SCIM client gives up after ``scim_timeout`` (a fraction of a second in the timeout runs), which a
+        test's own control call must not inherit on a loaded machine."""
+        if self.served is None:
+            return self.scim_client.post(f"/_sandbox/{path}", json=body)
+        with httpx2.Client(base_url=self.served.base_url, timeout=30.0) as control:
+            return control.post(f"/_sandbox/{path}", json=body)
+
     @property
     def tenant(self) -> Tenant:
         return self.graph.app.state.entra  # type: ignore[attr-defined,no-any-return]

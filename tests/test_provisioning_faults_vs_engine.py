@@ -224,7 +224,7 @@ def _run(
     if faults:
         rules.append({"route": "PATCH Groups", "sequence": faults, "retry_after": retry_after})
     if rules:
-        r = sb.scim_client.post("/_sandbox/faults", json={"rules": rules})
+        r = sb.sandbox_post("faults", {"rules": rules})
         assert r.status_code == 200, r.text
     attempts = len(faults) + timeouts
     sb.clock.advance(origin + max(times) + duration + (attempts + 2) * s.cycle_interval - sb.clock.time())
