@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sim.bounds import provisioning_warning, worst_case
 from sim.durations import format_duration
-from sim.failure_modes import asked_case, degraded_cases
-from sim.settings import EntitlementMode, SettingsError, load_settings
+from sim.failure_modes import Case, asked_case, degraded_cases
+from sim.settings import EntitlementMode, Settings, SettingsError, load_settings
 
 __all__ = ["register"]
 
@@ -86,21 +86,32 @@ def bound(
         typer.echo(f"jitbox bound: invalid settings:\n{message}", err=True)
         raise typer.Exit(2) from None
     asked = asked_case(settings)
-    b = asked.bound
     degraded = degraded_cases(settings, objects=objects)
     if as_json:
-        doc = {
-            "settings": settings.model_dump(mode="json"),
-            "conditions": list(asked.conditions),
-            "bound": b.as_dict(),
-            "nominal": worst_case(
-                settings.replace(failed_removals=0, removal_quarantine_probability=0, initial_cycle_probability=0)
-            ).as_dict(),
-            "degraded": [c.as_dict() for c in degraded],
-        }
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(json.dumps(_bound_json(settings, asked, degraded), indent=2))
         return
-    f = format_duration
+    _print_bound(settings, asked, degraded)
+    warning = provisioning_warning(settings)
+    if warning:
+        typer.echo(warning)
+
+
+def _bound_json(settings: Settings, asked: Case, degraded: list[Case]) -> dict[str, Any]:
+    """Return ``jitbox bound --json``'s document: the settings, the asked case's conditions and bound, the nominal
+    bound (no failure) and the worst case under each failure mode (seconds)."""
+    nominal = settings.replace(failed_removals=0, removal_quarantine_probability=0, initial_cycle_probability=0)
+    return {
+        "settings": settings.model_dump(mode="json"),
+        "conditions": list(asked.conditions),
+        "bound": asked.bound.as_dict(),
+        "nominal": worst_case(nominal).as_dict(),
+        "degraded": [c.as_dict() for c in degraded],
+    }
+
+
+def _print_bound(settings: Settings, asked: Case, degraded: list[Case]) -> None:
+    """Print the asked case's bound, what it assumes and the worst case under each failure mode."""
+    b, f = asked.bound, format_duration
     typer.echo(f"intended window        {f(b.intended_window)}")
     typer.echo(f"seed-style window      {f(b.seed_window)}  (activation + portal + permission set, [AWS-BLOG])")
     typer.echo(f"worst-case access end  {f(b.effective_end)} after activation  (overhang {f(b.overhang)})")
@@ -117,9 +128,6 @@ def bound(
             f"  {case.title}\n      Identity Center removal {f(case.bound.idc_removal)}, "
             f"access until {f(case.bound.effective_end)} after activation  {case.source}"
         )
-    warning = provisioning_warning(settings)
-    if warning:
-        typer.echo(warning)
 
 
 def register(app: typer.Typer) -> None:
