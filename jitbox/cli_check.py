@@ -261,22 +261,7 @@ def advise_command(
     except ValueError as exc:  # a grid value outside the documented range (SettingsError names the field)
         raise _fail("advise", f"grid value out of range:\n{exc}") from None
     if as_json:
-        floor_rows = floors(base, modes=mode_list if robust else mode_list[:1], countermeasure_sets=sets)
-        doc = {
-            "modes": [m.value for m in mode_list],
-            "robust": robust,
-            "ranked_by": RANKING,
-            "rows": [r.as_dict() for r in rows],
-            "floors": [
-                {
-                    "countermeasures": list(fl.countermeasures),
-                    "bound_window": fl.window,
-                    "breaking_hop": (h.name if (h := fl.breaking_hop(limits.max_window)) else None),
-                    "hops": [{"name": h.name, "duration": h.duration, "end": h.end} for h in fl.hops],
-                }
-                for fl in floor_rows
-            ],
-        }
+        doc = _advise_json(base, limits, rows, mode_list, robust, sets)
         typer.echo(json.dumps(doc, indent=2, sort_keys=True))
         if not rows:
             raise typer.Exit(1)
@@ -291,6 +276,34 @@ def advise_command(
         f"time to access is the worst case on the {limits.access_path.value} path; never = share of throttled "
         "requesters (6th+ in 10 s) whose activation ends before the next ~40-min cycle provisions it [E-AWS]."
     )
+
+
+def _advise_json(
+    base: Settings,
+    limits: Limits,
+    rows: list[Any],
+    mode_list: list[EntitlementMode],
+    robust: bool,
+    sets: list[tuple[str, ...]] | None,
+) -> dict[str, Any]:
+    """Return ``jitbox advise --json``'s document: the modes, the ranked rows and, per countermeasure set, the floor
+    (the smallest window any grid value reaches) with the hop that breaks the window limit."""
+    floor_rows = floors(base, modes=mode_list if robust else mode_list[:1], countermeasure_sets=sets)
+    return {
+        "modes": [m.value for m in mode_list],
+        "robust": robust,
+        "ranked_by": RANKING,
+        "rows": [r.as_dict() for r in rows],
+        "floors": [
+            {
+                "countermeasures": list(fl.countermeasures),
+                "bound_window": fl.window,
+                "breaking_hop": (h.name if (h := fl.breaking_hop(limits.max_window)) else None),
+                "hops": [{"name": h.name, "duration": h.duration, "end": h.end} for h in fl.hops],
+            }
+            for fl in floor_rows
+        ],
+    }
 
 
 def _advise_table(rows: list[AdviceRow], top: int, robust: bool) -> None:
