@@ -169,13 +169,22 @@ def aws_spec(targets: list[str]) -> dict[str, Any]:
         },
     }
     target = _param("X-Amz-Target", "header", {"type": "string", "enum": sorted(targets)}, required=True)
-    token = _param("x-amz-sso_bearer_token", "header", required=True)
     paths = {
         "/": {
             "post": _op(
                 "JSON 1.1 operation named by X-Amz-Target", [target], _json_body(body, "application/x-amz-json-1.1")
             )
         },
+        **_portal_paths(),
+        **_oidc_paths(),
+    }
+    return _document("jitbox fake IAM Identity Center: AWS access plane", paths)
+
+
+def _portal_paths() -> dict[str, Any]:
+    """The access portal's REST operations (``sso``), each with the bearer-token header."""
+    token = _param("x-amz-sso_bearer_token", "header", required=True)
+    return {
         "/assignment/accounts": {
             "get": _op("ListAccounts", [token, _param("max_result", schema=_INT), _param("next_token")])
         },
@@ -191,6 +200,12 @@ def aws_spec(targets: list[str]) -> dict[str, Any]:
             )
         },
         "/logout": {"post": _op("Logout", [token])},
+    }
+
+
+def _oidc_paths() -> dict[str, Any]:
+    """The OIDC device flow's operations (``sso-oidc``)."""
+    return {
         "/client/register": {
             "post": _op(
                 "RegisterClient",
@@ -232,7 +247,6 @@ def aws_spec(targets: list[str]) -> dict[str, Any]:
             )
         },
     }
-    return _document("jitbox fake IAM Identity Center: AWS access plane", paths)
 
 
 def _document(title: str, paths: dict[str, Any]) -> dict[str, Any]:
