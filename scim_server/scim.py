@@ -323,7 +323,8 @@ class ScimEndpoint:
             raw = await _read_raw(request)
         except Exception as exc:  # answered (and logged) like any other failure
             early = exc
-        if early is not None or is_light(request.method, rest, request.query_params, raw):
+        journaled = self.ctx.journal is not None
+        if early is not None or is_light(request.method, rest, request.query_params, raw, journaled=journaled):
             return self._process(request, tenant, rest, raw, early)
         return await run_in_threadpool(self._process, request, tenant, rest, raw, early)
 
@@ -423,7 +424,7 @@ INLINE_BODY_BYTES = 4096
 """SCIM bodies up to this size are handled on the event loop (see :func:`is_light`)."""
 
 
-def is_light(method: str, rest: str, query: Mapping[str, str], raw: bytes | None) -> bool:
+def is_light(method: str, rest: str, query: Mapping[str, str], raw: bytes | None, *, journaled: bool = False) -> bool:
     """Return whether a SCIM request's whole work is small enough to run on the event loop.
 
     Handing a request to a worker thread costs more CPU (~200 µs, plus the two threads contending for the GIL under
@@ -434,9 +435,13 @@ def is_light(method: str, rest: str, query: Mapping[str, str], raw: bytes | None
       1 MiB bodies and 100-operation PATCHes, are all larger);
     - a list without a filter (up to 100 resources to render and encode; a filter selects through the store's
       indexes);
-    - DELETE of a group (its memberships, which can be the whole directory, are dropped with it).
+    - DELETE of a group (its memberships, which can be the whole directory, are dropped with it);
+    - any write when the store is ``journaled`` to a file (``--state``): the store commits it to SQLite before it
+      returns, and the commit waits for the disk.
     """
     if raw is not None and len(raw) > INLINE_BODY_BYTES:
+        return False
+    if journaled and method != "GET":
         return False
     parts = [p for p in rest.split("/") if p]
     if len(parts) == 1 and method == "GET" and parts[0] in ("Users", "Groups") and "filter" not in query:

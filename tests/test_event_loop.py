@@ -112,6 +112,8 @@ def test_light_scim_requests_are_answered_on_the_event_loop(monkeypatch: pytest.
     assert not is_light("GET", "Users/", {}, None)
     assert not is_light("DELETE", "Groups/g-1", {}, None)
     assert not is_light("PATCH", "Groups/g-1", {}, b"x" * (INLINE_BODY_BYTES + 1))
+    assert is_light("POST", "Users", {}, b"{}") and not is_light("POST", "Users", {}, b"{}", journaled=True)
+    assert is_light("GET", "Users/u-1", {}, None, journaled=True)
 
 
 def test_every_protocols_large_bodies_are_parsed_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
