@@ -47,8 +47,6 @@ MAX_FILTER_LENGTH = 2048
 
 
 def _parse(text: str) -> FilterNode:
-    if len(text) > MAX_FILTER_LENGTH:
-        raise ScimError.invalid(f"filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH}")
     try:
         return ScimFilter(text).ast
     except RecursionError:
@@ -112,6 +110,8 @@ _SIMPLE_EQ = re.compile(r'([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)?) eq
 
 
 def _query(text: str, attrs: dict[str, str], combos: list[set[str]], where: str) -> Query:
+    if len(text) > MAX_FILTER_LENGTH:  # before either path: the limit is the same whatever the filter's shape
+        raise ScimError.invalid(f"filter is {len(text)} characters long; at most {MAX_FILTER_LENGTH}")
     simple = _SIMPLE_EQ.fullmatch(text)
     if simple is not None:
         canonical = attrs.get(simple.group(1).lower())

@@ -43,3 +43,26 @@ def test_the_fast_path_skips_the_grammar(text: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(filters, "_parsed_query", boom)
     table = TABLES[1] if text.startswith("displayName") else TABLES[0]
     assert filters._query(text, *table).terms == {text.split()[0]: text.split('"')[1]}
+
+
+@pytest.mark.parametrize(
+    "template", ['userName eq "{}"', 'externalId eq "{}"', 'userName eq "{}" ', 'id eq "{}" and manager eq "m"']
+)
+def test_the_filter_length_limit_holds_whatever_the_shape(template: str) -> None:
+    """A new user found it: the plain ``attr eq "value"`` shape skipped the 2,048-character limit the grammar kept."""
+    from fastapi.testclient import TestClient
+
+    from scim_server.app import ScimOptions, create_app
+    from sim.clock import ManualClock
+
+    app = create_app(ManualClock(), plugins=[], options=ScimOptions(rate_limit_rps=0), seed=1, token_secret="t")
+    client = TestClient(app)
+    text = template.format("a" * 3000)
+    r = client.get(app.state.idc.scim_path() + "Users", params={"filter": text}, headers={"Authorization": "Bearer t"})
+    assert r.status_code == 400
+    assert r.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    reason = app.state.idc.requests.entries(1)[0]["reason"]
+    assert f"at most {filters.MAX_FILTER_LENGTH}" in reason
+    ok = template.format("a" * 100)
+    r = client.get(app.state.idc.scim_path() + "Users", params={"filter": ok}, headers={"Authorization": "Bearer t"})
+    assert r.status_code == 200 or template.startswith("id")
