@@ -32,6 +32,7 @@ from scim_server.scim_schema import (
     PATCH_URN,
     POLICY,
     ScimUser,
+    check_boolean,
     check_string,
     error_reason,
     invalid,
@@ -196,10 +197,9 @@ def _only_eq(node: FilterNode) -> bool:
 
 
 def _to_bool(value: Any, string_booleans: bool) -> Any:
-    if isinstance(value, str):
-        if string_booleans and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise invalid(f"active must be a boolean, got {value!r}")
+    if isinstance(value, str) and string_booleans and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    check_boolean("active", value)
     return value
 
 

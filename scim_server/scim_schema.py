@@ -30,6 +30,7 @@ __all__ = [
     "POLICY",
     "USER_URN",
     "ScimUser",
+    "check_boolean",
     "check_email_syntax",
     "check_string",
     "error_reason",
@@ -121,6 +122,14 @@ def check_string(name: str, value: Any, *, required: bool, max_len: int = 1024) 
         raise invalid(f"{name} must not be empty")
     if len(value) > max_len:
         raise invalid(f"{name} is longer than {max_len} characters")
+
+
+def check_boolean(name: str, value: Any) -> None:
+    """Return None when ``value`` is a JSON boolean or absent (None), else raise 400: SCIM's boolean attributes take
+    ``true``/``false`` only; pydantic's coercion of ``"yes"``, ``"on"``, ``1`` or ``1.0`` is not AWS's. (Entra's legacy
+    ``"False"`` string is a PATCH form, turned into a boolean first when ``string_booleans`` is on [E-COMPAT].)"""
+    if value is not None and not isinstance(value, bool):
+        raise invalid(f"{name} must be a JSON boolean (true or false), got {value!r}")
 
 
 def error_reason(exc: Exception) -> str:

@@ -7,6 +7,7 @@ Users ([DG-createuser][DG-putuser][DG-patchuser][UG-trouble][DG-limits])
 - ``groups`` cannot be sent [DG-createuser]; ``ims``, ``photos``, ``x509Certificates``, ``entitlements``,
   ``password``, ``manager.displayName`` and the ``display`` sub-attribute are unsupported [DG-createuser][UG-attrs];
 - ``roles`` carry only value/type/primary [DG-createuser];
+- ``active`` a JSON boolean (Entra's legacy ``"False"`` is a PATCH form only [E-COMPAT]);
 - userName 1–128 characters from ``[\\p{L}\\p{M}\\p{S}\\p{N}\\p{P}]`` (PutUser also allows spaces); display names
   and other strings at most 1024 characters [BC-ids][DG-putuser].
 """
@@ -26,6 +27,7 @@ from scim_server.scim_schema import (
     POLICY,
     USER_URN,
     ScimUser,
+    check_boolean,
     check_string,
     error_reason,
     invalid,
@@ -163,6 +165,7 @@ def _check_names(payload: dict[str, Any], keys: dict[str, str], *, replacing: bo
     check_string("name.familyName", name.get(name_keys.get("familyname", "familyName")), required=True)
     for attr in _OPTIONAL_STRINGS:
         check_string(attr, payload.get(keys.get(attr.lower(), attr)), required=False)
+    check_boolean("active", payload.get(keys.get("active", "active")))
 
 
 def _user_name_ok(value: str, *, allow_spaces: bool) -> bool:

@@ -100,6 +100,24 @@ def test_string_boolean_switch_off_answers_400() -> None:
     assert c.ctx.store.user_active(uid) is True
 
 
+@pytest.mark.parametrize("value", ["yes", "no", "on", "1", 1, 0, 1.0, "True"])
+def test_active_takes_only_a_json_boolean_on_create_replace_and_patch(c: ScimTestClient, value: Any) -> None:
+    """A new user found pydantic's coercion at work: ``"active": "yes"`` (or 1, or "on") was stored as true."""
+    assert_aws_error(c.post("Users", {**entra_user("gus.hale@example.com"), "active": value}), 400, DETAIL_INVALID)
+    assert c.get('Users?filter=userName eq "gus.hale@example.com"').json()["totalResults"] == 0
+    uid = c.post("Users", {**entra_user("gus.hale@example.com"), "active": True}).json()["id"]
+    assert_aws_error(
+        c.put(f"Users/{uid}", {**entra_user("gus.hale@example.com"), "active": value}), 400, DETAIL_INVALID
+    )
+    op = {"schemas": PATCH_SCHEMA, "Operations": [{"op": "replace", "path": "active", "value": value}]}
+    r = c.patch(f"Users/{uid}", op)
+    if value == "True":  # Entra's legacy string form, a PATCH form only, accepted while string_booleans is on
+        assert r.status_code == 200 and r.json()["active"] is True
+    else:
+        assert_aws_error(r, 400, DETAIL_INVALID)
+    assert c.ctx.store.user_active(uid) is True
+
+
 def test_entra_group_create_membership_add_remove_rename_delete(c: ScimTestClient) -> None:
     u1 = c.post("Users", entra_user("erin.gray@example.com")).json()["id"]
     u2 = c.post("Users", entra_user("finn.green@example.com")).json()["id"]
