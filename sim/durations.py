@@ -66,10 +66,12 @@ def parse_duration(value: str | float | int) -> float:
         parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
         return parts.get("d", 0.0) * 86400 + parts.get("h", 0.0) * 3600 + parts.get("m", 0.0) * 60 + parts.get("s", 0.0)
     try:
-        float(text)
+        number = float(text)
     except ValueError:
         pass
     else:
+        if not math.isfinite(number):
+            raise DurationError(f"{text!r} is not a duration; write e.g. 40m, 1h or PT1H")
         raise DurationError(
             f"{text!r} has no unit; write e.g. {text}m, {text}h or {text}s (seconds), or ISO 8601 such as PT1H"
         )

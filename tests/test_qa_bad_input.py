@@ -132,3 +132,32 @@ def test_serve_refuses_a_clock_scale_that_would_overflow_naming_the_flag(spec: s
     # before: scaled:inf started and died with "--host/--port: no valid SCIM token" (the token expired at once)
     code, out = _cli("serve", "--clock", spec)
     assert code == 2 and f"--clock '{spec}'" in out and "<= 1e+06" in out, out
+
+
+def test_a_non_finite_clock_advance_says_it_is_no_duration(sandbox: TestClient) -> None:
+    """A new user sent ``{"seconds": "NaN"}`` and was told to write ``NaNm``."""
+    resp = sandbox.post("/_sandbox/clock/advance", content='{"seconds": "NaN"}')
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert "is not a duration" in message and "NaNm" not in message
+
+
+def test_an_aws_argument_of_the_wrong_type_is_named_as_such(sandbox: TestClient) -> None:
+    """A new user sent ``{"InstanceArn": 5}`` and was told InstanceArn is required."""
+    headers = {"X-Amz-Target": "SWBExternalService.ListPermissionSets", "Content-Type": JSON11}
+    resp = sandbox.post("/", content='{"InstanceArn": 5}', headers=headers)
+    assert resp.status_code == 400 and resp.json()["__type"] == "ValidationException", resp.text
+    assert "InstanceArn must be a string, got int" in resp.json()["Message"]
+    resp = sandbox.post("/", content="{}", headers=headers)
+    assert resp.status_code == 400 and "InstanceArn is required" in resp.json()["Message"]
+
+
+def test_a_graph_body_that_is_not_json_is_said_once() -> None:
+    from pim_fake.app import create_app as create_entra
+
+    entra = create_entra(ManualClock())
+    admin = {"Authorization": f"Bearer {entra.state.graph_tokens['admin']}", "Content-Type": "application/json"}
+    resp = TestClient(entra).post("/v1.0/groups", content=b"{not json", headers=admin)
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["error"]["message"]
+    assert message.lower().count("not valid json") == 1, message

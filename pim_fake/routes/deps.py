@@ -81,7 +81,7 @@ async def read_json(request: Request) -> Any:
     except BodyError as exc:
         if exc.kind == "too_large":
             raise GraphError(413, "RequestEntityTooLarge", exc.message) from None
-        raise bad_request(f"The request body is not valid JSON: {exc.message}.") from None
+        raise bad_request(f"The request body cannot be read: {exc.message}.") from None
     return {} if data is None else data
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "conflict",
     "forbidden",
     "not_found",
+    "required_string",
     "unauthorized",
     "validation",
 ]
@@ -33,6 +34,16 @@ class AwsError(Exception):
 def validation(message: str, **fields: Any) -> AwsError:
     """Return a ``ValidationException`` (400) [BC-ids][BC-ssoadmin]."""
     return AwsError("ValidationException", message, 400, **fields)
+
+
+def required_string(name: str, value: Any) -> str:
+    """Return ``value`` when it is a non-empty string; else raise a ``ValidationException`` saying whether ``name``
+    is missing or of the wrong type [BC-ids][BC-ssoadmin]."""
+    if value is None or value == "":
+        raise validation(f"{name} is required")
+    if not isinstance(value, str):
+        raise validation(f"{name} must be a string, got {type(value).__name__}")
+    return value
 
 
 def not_found(message: str, **fields: Any) -> AwsError:

@@ -15,7 +15,7 @@ from typing import Any
 from sim.durations import DurationError, format_duration, parse_duration
 from sim.settings import Settings, SettingsError
 
-from .errors import not_found, validation
+from .errors import not_found, required_string, validation
 from .ids import IdSource
 
 __all__ = [
@@ -64,9 +64,7 @@ class Instance:
 
     def check(self, instance_arn: Any) -> None:
         """Raise unless ``instance_arn`` names this instance."""
-        if not isinstance(instance_arn, str) or not instance_arn:
-            raise validation("InstanceArn is required")
-        if instance_arn != self.instance_arn:
+        if required_string("InstanceArn", instance_arn) != self.instance_arn:
             raise not_found(f"Instance {instance_arn} does not exist; this sandbox's instance is {self.instance_arn}")
 
     def to_json(self) -> dict[str, Any]:

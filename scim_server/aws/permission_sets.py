@@ -21,7 +21,7 @@ from sim.clock import Clock
 from sim.durations import DurationError, parse_duration
 from sim.settings import RANGES
 
-from .errors import conflict, not_found, validation
+from .errors import conflict, not_found, required_string, validation
 from .ids import IdSource
 from .instance import Instance
 
@@ -206,9 +206,7 @@ class PermissionSets(Mapping[str, PermissionSet]):
 
     def get_checked(self, arn: Any) -> PermissionSet:
         """Return the permission set ``arn`` or raise ``ResourceNotFoundException``."""
-        if not isinstance(arn, str) or not arn:
-            raise validation("PermissionSetArn is required")
-        ps = self._items.get(arn)
+        ps = self._items.get(required_string("PermissionSetArn", arn))
         if ps is None:
             raise not_found(f"Could not find PermissionSet with PermissionSetArn {arn}")
         return ps
