@@ -29,8 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fakekit.control import SandboxControl
 from fakekit.errors import sandbox_error
@@ -180,7 +182,31 @@ def create_app(
     for plugin in default_plugins() if plugins is None else plugins:
         plugin(app, ctx)
     _publish_specs(app, ctx)
+    _answer_unknown_routes(app, ctx)
     return app
+
+
+def _answer_unknown_routes(app: FastAPI, ctx: IdcContext) -> None:
+    """Answer a path no route serves (FastAPI's bare ``{"detail": "Not Found"}``) with the sandbox error body, saying
+    where this port's protocols live; a route's own 404s and 405s keep their bodies."""
+
+    async def unknown(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code not in (404, 405) or exc.detail not in ("Not Found", "Method Not Allowed"):
+            return await http_exception_handler(request, exc)
+        where = (
+            f"SCIM is under {ctx.scim_path()}, the AWS APIs (identitystore, sso-admin, sso, sso-oidc) answer at POST / "
+            "and the portal's REST paths, the access portal page is /start/, and GET /_sandbox/ lists the sandbox's "
+            "routes"
+        )
+        if exc.status_code == 404:
+            response = sandbox_error(404, None, f"no route for {request.url.path} on the Identity Center fake: {where}")
+        else:
+            message = f"{request.method} is not allowed on {request.url.path} (allowed: {(exc.headers or {}).get('Allow', '?')})"
+            response = sandbox_error(405, None, message, code="MethodNotAllowed")
+            response.headers.update(exc.headers or {})
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, unknown)  # type: ignore[arg-type]
 
 
 def _publish_specs(app: FastAPI, ctx: IdcContext) -> None:

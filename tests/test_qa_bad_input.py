@@ -161,3 +161,18 @@ def test_a_graph_body_that_is_not_json_is_said_once() -> None:
     assert resp.status_code == 400, resp.text
     message = resp.json()["error"]["message"]
     assert message.lower().count("not valid json") == 1, message
+
+
+@pytest.mark.parametrize("path", ["/foo", "/_sandbox/nope", "/start/nope", "/some-tenant/foo"])
+def test_an_unknown_path_on_the_identity_center_port_answers_the_sandbox_error_naming_where_to_go(
+    sandbox: TestClient, path: str
+) -> None:
+    """A new user got FastAPI's bare ``{"detail": "Not Found"}``; now the sandbox body says where each protocol is."""
+    resp = sandbox.get(path)
+    assert resp.status_code == 404, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "NotFound" and path in error["message"] and "/_sandbox/" in error["message"]
+    assert "/scim/v2/" in error["message"]
+    resp = sandbox.delete("/_sandbox/clock")
+    assert resp.status_code == 405 and resp.headers["allow"] == "GET"
+    assert resp.json()["error"]["code"] == "MethodNotAllowed"
