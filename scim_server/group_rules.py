@@ -63,7 +63,7 @@ def member_values(members: Any, where: str) -> list[str]:
     if members is None:
         return []
     if not isinstance(members, list):
-        raise invalid(f"{where} must be a list of {{'value': '<user id>'}}")
+        raise invalid(f"{where} must be a list of objects {{value: <user id>}}")
     out: list[str] = []
     for j, item in enumerate(members):
         if not isinstance(item, dict):

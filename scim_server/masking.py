@@ -207,7 +207,8 @@ def echoed_values(
             stack.extend((v, key) for v in value)
         elif isinstance(value, str) and repeated(value) and not _ID_RE.match(value) and not _structure(key, value):
             found.add(value)
-    found.update(v for v in params.values() if repeated(v))
+    kept = mask_query(params)  # paging numbers and attribute names are no personal values
+    found.update(v for k, v in params.items() if repeated(v) and kept.get(k) != v)
     found.update(s for s in path.split("/") if repeated(s) and mask_path(s, tenant) == HIDDEN)
     return found
 
@@ -224,13 +225,14 @@ def mask_echoes(text: str | None, values: set[str]) -> str | None:
 
 
 def mask_text(text: str | None) -> str | None:
-    """Return a log message with every quoted value (``'...'`` or ``"..."``) hidden unless it is an AWS id: the
-    fake's explanations echo the values they refuse (``userName 'alice@example.com' is taken``)."""
+    """Return a log message with every quoted value (``'...'`` or ``"..."``) hidden unless it is an AWS id or a known
+    attribute path (AWS's own texts quote them: ``Value at 'name.givenName'``): the fake's explanations echo the
+    values they refuse (``userName 'alice@example.com' is taken``)."""
     if text is None:
         return None
 
     def hide(match: re.Match[str]) -> str:
         inner = match.group(1) if match.group(1) is not None else match.group(2)
-        return match.group(0) if _ID_RE.match(inner) else f"'{HIDDEN}'"
+        return match.group(0) if _ID_RE.match(inner) or attribute_path(inner) else f"'{HIDDEN}'"
 
     return _QUOTED_TEXT.sub(hide, text)

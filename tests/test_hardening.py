@@ -304,6 +304,27 @@ def test_request_log_hides_every_value_a_request_carried_wherever_it_appears(idc
     assert patched["requestParameters"]["httpBody"]["Operations"] == [add]
 
 
+def test_request_log_reasons_keep_what_is_not_personal(idc: Idc) -> None:
+    """A new user found reasons masked into uselessness: the fake's own template text, a media type, a paging number
+    and AWS's quoted attribute paths are kept; a personal value next to them is still hidden."""
+    patch = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+    group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "kept"}
+    gid = idc.scim("POST", "Groups", group).json()["id"]
+    bad_value = {"schemas": [patch], "Operations": [{"op": "add", "path": "members", "value": "zq.secret"}]}
+    assert idc.scim("PATCH", f"Groups/{gid}", bad_value).status_code == 400
+    headers = {**idc.h, "Content-Type": "text/plain"}
+    assert idc.c.post(f"{idc.base}/Users", content=b"{}", headers=headers).status_code == 415
+    assert idc.c.get(f"{idc.base}/Users?count=500", headers=idc.h).status_code == 400
+    no_given = {**_user("zq.secret@example.com"), "name": {"familyName": "B"}}
+    assert idc.scim("POST", "Users", no_given).status_code == 400
+    *_, patched, media, paging, named = idc.c.get("/_sandbox/requests").json()["requests"]
+    assert "{value: <user id>}" in patched["reason"]
+    assert "text/plain" in media["reason"]
+    assert "got 500" in paging["reason"]
+    assert "Value at 'name.givenName'" in named["errorMessage"]
+    assert "zq.secret" not in json.dumps([patched, media, paging, named])
+
+
 def test_fault_rules_are_capped_at_100() -> None:
     assert MAX_FAULT_RULES == 100  # the cap test_fault_rules_are_capped exercises
 
