@@ -322,6 +322,7 @@ def start_sandbox(
     with_entra = extensions is None or serve_entra in extensions
     if with_entra and not isinstance(world, World):
         world = load_world(world if world is not None else options.get("entra_world") if options else None)
+    new_file = state_path is not None and not Path(state_path).exists()
     journal = SqliteJournal(state_path) if state_path is not None else None
     try:
         if journal is not None:
@@ -355,5 +356,8 @@ def start_sandbox(
             sandbox.stop()
         elif journal is not None:
             journal.close()
+        if new_file and state_path is not None:  # a start that failed leaves no half-written state file behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{state_path}{suffix}").unlink(missing_ok=True)
         raise
     return sandbox

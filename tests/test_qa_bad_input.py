@@ -176,3 +176,17 @@ def test_an_unknown_path_on_the_identity_center_port_answers_the_sandbox_error_n
     resp = sandbox.delete("/_sandbox/clock")
     assert resp.status_code == 405 and resp.headers["allow"] == "GET"
     assert resp.json()["error"]["code"] == "MethodNotAllowed"
+
+
+def test_a_serve_that_fails_to_start_leaves_no_new_state_file(tmp_path: Path) -> None:
+    """A new user's failed ``jitbox serve --state idc.db`` (a world without an administrator) left ``idc.db``."""
+    world = tmp_path / "w.toml"
+    world.write_text(
+        '[[users]]\nname = "dev"\ndisplayName = "D"\nuserPrincipalName = "dev@corp.example"\n'
+        '[[groups]]\ndisplayName = "G"\nmembers = []\neligible = ["dev"]\n',
+        encoding="utf-8",
+    )
+    state = tmp_path / "idc.db"
+    code, out = _cli("serve", "--port", "0", "--entra-port", "0", "--world", str(world), "--state", str(state))
+    assert code == 2 and "--world" in out and "administrator" in out, out
+    assert list(tmp_path.iterdir()) == [world]
