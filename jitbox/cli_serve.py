@@ -82,12 +82,21 @@ def serve(
             help="how long a Graph token lives on the sandbox clock, 10m-1d (Entra: 60-90 min; UNCONFIRMED)",
         ),
     ] = "60m",
+    graph_page_size: Annotated[
+        int,
+        typer.Option(
+            "--graph-page-size",
+            help="items per Graph collection page without $top, 1-999 (Graph: 100 for users and groups; UNCONFIRMED)",
+        ),
+    ] = 100,
 ) -> None:
     """Serve the fake IAM Identity Center (SCIM + AWS APIs + /_sandbox controls) and the fake Entra until Ctrl-C."""
     from scim_server.app import ScimOptions
 
     _check_flags(port, entra_port, put_user_status, rate_limit, config_out)
     lifetime = _token_lifetime(graph_token_lifetime)
+    if not 1 <= graph_page_size <= 999:
+        raise typer.BadParameter(f"{graph_page_size} is not from 1 to 999", param_hint="--graph-page-size")
     the_world, settings, the_clock = _load_inputs(world, entra_world, settings_file, clock)
     options = ScimOptions(
         rate_limit_rps=rate_limit,
@@ -103,7 +112,12 @@ def serve(
         seed=seed,
         token=token,
         scim_options=options,
-        options={"entra_port": entra_port, "seed": seed, "graph_token_lifetime": lifetime},
+        options={
+            "entra_port": entra_port,
+            "seed": seed,
+            "graph_token_lifetime": lifetime,
+            "graph_page_size": graph_page_size,
+        },
         settings=settings,
         world=the_world,
     )

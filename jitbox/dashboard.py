@@ -92,6 +92,15 @@ async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str,
         r.raise_for_status()
         return r.json()
 
+    async def every(url: str, **kw: Any) -> dict[str, Any]:
+        """Return a Graph collection with every page's ``value`` (following ``@odata.nextLink``)."""
+        page = await get(url, **kw)
+        values = list(page["value"])
+        while page.get("@odata.nextLink"):
+            page = await get(page["@odata.nextLink"], headers=kw.get("headers"))
+            values.extend(page["value"])
+        return {"value": values}
+
     tokens = (await get(src.entra_base + "/_sandbox/tokens"))["graph_tokens"]
     if src.admin not in tokens:
         raise NoAdministrator
@@ -100,16 +109,16 @@ async def _collect(http: httpx2.AsyncClient, src: DashboardSources) -> dict[str,
     clock, prov, users, groups, audits, idc, scim = await asyncio.gather(
         get(src.idc_base + "/_sandbox/clock"),
         get(src.entra_base + "/_sandbox/provisioning"),
-        get(g + "/users", headers=graph),
-        get(g + "/groups", headers=graph),
-        get(g + "/auditLogs/directoryAudits", headers=graph),
+        every(g + "/users", headers=graph),
+        every(g + "/groups", headers=graph),
+        every(g + "/auditLogs/directoryAudits", headers=graph),
         get(src.idc_base + "/_sandbox/state"),
         get(src.idc_base + "/_sandbox/requests"),
     )
     names = {x["id"]: x["displayName"] for x in groups["value"]}
     per_group = await asyncio.gather(
         *(
-            get(g + PIM + "/assignmentScheduleRequests", headers=graph, params={"$filter": f"groupId eq '{gid}'"})
+            every(g + PIM + "/assignmentScheduleRequests", headers=graph, params={"$filter": f"groupId eq '{gid}'"})
             for gid in names
         )
     )

@@ -46,6 +46,7 @@ from fakekit.serving import ServedApp, ServeError, serve_in_thread
 from fakekit.timefmt import iso_z
 from jitbox.world import World, WorldError, load_world
 from pim_fake.app import create_app as create_entra_app
+from pim_fake.listing import DEFAULT_PAGE_SIZE
 from pim_fake.persist import saved_clock_time
 from pim_fake.tokens import DEFAULT_TOKEN_LIFETIME
 from scim_server.app import IdcContext, Plugin, ScimOptions, create_app
@@ -199,7 +200,8 @@ def serve_entra(sandbox: RunningSandbox) -> None:
     ``POST /_sandbox/reset`` on either port becomes the global :meth:`RunningSandbox.reset`. The config JSON gains
     ``graph_url`` (the ``.../v1.0`` base), ``graph_sandbox_url``, ``graph_health_url``, ``graph_tokens`` (identity
     name → current bearer token: random, expiring ``options["graph_token_lifetime"]`` seconds after minting on the
-    clock, :mod:`pim_fake.tokens`) and ``graph_token_lifetime``. ``options["settings"]`` may carry :class:`sim.settings.Settings`.
+    clock, :mod:`pim_fake.tokens`), ``graph_token_lifetime`` and ``graph_page_size`` (``options["graph_page_size"]``,
+    :mod:`pim_fake.listing`). ``options["settings"]`` may carry :class:`sim.settings.Settings`.
     """
     options = sandbox.options
     settings = options.get("settings")
@@ -216,6 +218,7 @@ def serve_entra(sandbox: RunningSandbox) -> None:
         scim_token=sandbox.scim_token,
         token_lifetime=float(options.get("graph_token_lifetime") or DEFAULT_TOKEN_LIFETIME),
         journal=sandbox.journal,
+        graph_page_size=int(options.get("graph_page_size") or DEFAULT_PAGE_SIZE),
     )
     served = sandbox.serve_app("entra", app, port=int(options.get("entra_port", 0) or 0))
     app.state.start_provisioning(defer=False)
@@ -244,6 +247,7 @@ def serve_entra(sandbox: RunningSandbox) -> None:
             "graph_health_url": served.base_url + "/_sandbox/health",
             "graph_tokens": dict(app.state.graph_tokens),  # current tokens: they expire on the clock
             "graph_token_lifetime": tenant.token_lifetime,
+            "graph_page_size": app.state.graph_page_size,
             "myroles_url": served.base_url + "/myroles/",
         }
 

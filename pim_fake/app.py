@@ -29,6 +29,7 @@ from fakekit.openapi import spec_for
 from fakekit.persist import FlushBeforeResponse, Journal
 from pim_fake.directory import iso
 from pim_fake.errors import GraphError, bad_request
+from pim_fake.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from pim_fake.myroles import install_myroles
 from pim_fake.persist import EntraJournal
 from pim_fake.provisioning import EngineOptions, ScimTarget
@@ -67,6 +68,7 @@ def create_app(
     start_provisioning: bool = False,
     token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
     journal: Journal | None = None,
+    graph_page_size: int = DEFAULT_PAGE_SIZE,
 ) -> FastAPI:
     """Build the Entra fake on ``clock``; seed ``world`` (default :data:`DEFAULT_WORLD`).
 
@@ -75,7 +77,11 @@ def create_app(
     (initial cycle now). Graph tokens are random and expire ``token_lifetime`` seconds after minting on ``clock``
     (:mod:`pim_fake.tokens`); ``app.state.graph_tokens`` is the live identity → current default token mapping.
     ``journal`` keeps the tenant (restored from it when it holds one); ``app.state.restored`` says whether it was.
+    ``graph_page_size`` is a collection's page size when the client sends no ``$top`` (:mod:`pim_fake.listing`,
+    UNCONFIRMED switch).
     """
+    if not 1 <= graph_page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"graph_page_size must be 1-{MAX_PAGE_SIZE}, got {graph_page_size}")
     app = FastAPI(
         title="jitbox fake Microsoft Entra (Graph)", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json"
     )
@@ -88,6 +94,7 @@ def create_app(
     app.state.persist = persist
     control = SandboxControl(clock, "jitbox fake Microsoft Entra")
     app.state.entra = tenant
+    app.state.graph_page_size = graph_page_size
     app.state.control = control
     app.state.start_provisioning = life.start_jobs
     control.on_reset(life.reset)

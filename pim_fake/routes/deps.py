@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fakekit.body import BodyError, read_json_body
 from pim_fake.directory import Caller
 from pim_fake.errors import GraphError, bad_request, forbidden
-from pim_fake.listing import collection
+from pim_fake.listing import DEFAULT_PAGE_SIZE, Paging, collection
 from pim_fake.pim import Pim
 from pim_fake.tenant import Tenant
 
@@ -101,21 +101,26 @@ JsonObject = Annotated[dict[str, Any], Depends(read_json_object)]
 
 @dataclass(frozen=True)
 class OData:
-    """The OData query options a route reads: ``$filter``, ``$top`` and ``$expand`` (raw, unchecked)."""
+    """The OData query options a route reads: ``$filter``, ``$top`` and ``$expand`` (raw, unchecked), and the
+    request's paging (``$skiptoken``, the URL a next link repeats)."""
 
     filter: str | None
     top: str | None
     expand: str
+    paging: Paging | None = None
 
     def page(self, items: list[dict[str, Any]], context: str, apply_filter: bool = True) -> dict[str, Any]:
-        """Return the Graph collection of ``items`` after ``$filter`` (when ``apply_filter``) and ``$top``."""
-        return collection(items, context, self.filter, self.top, apply_filter)
+        """Return one page of the Graph collection of ``items`` after ``$filter`` (when ``apply_filter``), with
+        ``@odata.nextLink`` when more follow (:mod:`pim_fake.listing`)."""
+        return collection(items, context, self.filter, self.top, apply_filter, self.paging)
 
 
 def get_odata(request: Request) -> OData:
     """Return the request's OData query options."""
     params = request.query_params
-    return OData(params.get("$filter"), params.get("$top"), params.get("$expand") or "")
+    size = int(getattr(request.app.state, "graph_page_size", DEFAULT_PAGE_SIZE))
+    paging = Paging(str(request.url), params.get("$skiptoken"), size)
+    return OData(params.get("$filter"), params.get("$top"), params.get("$expand") or "", paging)
 
 
 ODataDep = Annotated[OData, Depends(get_odata)]
