@@ -285,11 +285,13 @@ class Sandbox(ContextDecorator):
         group: str,
         duration: str | float = "PT1H",
         *,
-        justification: str = "jitbox sandbox activation",
+        justification: str | None = "jitbox sandbox activation",
         ticket: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Self-activate ``user``'s eligible membership of ``group`` (displayName or id) for ``duration`` through
-        Graph, as the user would; return the schedule request (status ``Provisioned`` or ``PendingApproval``)."""
+        Graph, as the user would; return the schedule request (status ``Provisioned`` or ``PendingApproval``).
+
+        A justification is sent unless ``justification`` is None (to see a policy that requires one refuse it)."""
         seconds = parse_duration(duration)
         with self.graph(user) as g:
             me = self._ok("GET /me", g.get("me"))
@@ -299,9 +301,10 @@ class Sandbox(ContextDecorator):
                 "principalId": me["id"],
                 "groupId": gid,
                 "action": "selfActivate",
-                "justification": justification,
                 "scheduleInfo": {"expiration": {"type": "afterDuration", "duration": format_iso(seconds)}},
             }
+            if justification is not None:
+                body["justification"] = justification
             if ticket is not None:
                 body["ticketInfo"] = ticket
             response = g.post(PIM.lstrip("/") + "/assignmentScheduleRequests", json=body)

@@ -86,6 +86,14 @@ def test_clock_advance_takes_seconds_iso_and_short_durations_and_names_bad_input
             sb.activate("jane", EC2, "PT1H")  # jane is not eligible
 
 
+def test_activate_without_a_justification_meets_the_policy_that_requires_one() -> None:
+    """``sb.activate`` sends a justification by default; ``justification=None`` lets a test see the refusal."""
+    with jitbox.sandbox() as sb:
+        with pytest.raises(SandboxError, match="JustificationRule"):
+            sb.activate("rich", "AWS - Amazon EC2 Admin", "PT1H", justification=None)
+        assert sb.activate("rich", "AWS - Amazon EC2 Admin", "PT1H")["status"] == "Provisioned"
+
+
 def test_decorator_runs_the_function_in_a_fresh_sandbox() -> None:
     seen: list[str] = []
 
