@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from sim.bounds import Bound, worst_case
+from sim.durations import format_duration
 from sim.population import Population
 from sim.settings import Settings
 
@@ -190,6 +191,16 @@ class RunResult:
     def n(self) -> int:
         """Return the number of activation requests."""
         return len(self.columns["request"])
+
+    def __repr__(self) -> str:
+        """Return a one-line summary (the columns hold one value per activation: print ``records()`` for those)."""
+        worst = self.worst_window()
+        shown = "none provisioned" if math.isnan(worst) else f"worst window {format_duration(worst)}"
+        label = f"{self.name!r}, " if self.name else ""
+        return (
+            f"RunResult({label}{self.n} activations, seed {self.seed}, {shown}, "
+            f"engine {self.engine!r}, {len(self.columns)} columns)"
+        )
 
     def bound(self) -> Bound:
         """Return the closed-form worst case for this run's settings (:func:`sim.bounds.worst_case`)."""

@@ -43,3 +43,16 @@ def test_percentiles_of_a_sweep_sized_column_and_of_nothing() -> None:
     assert percentiles(a, [50, 99], with_max=True) == _numpy(a, [50, 99], True)
     assert percentiles(np.full(3, np.nan), [50, 99], with_max=True) == [None, None, None]
     assert percentiles(np.array([2.0]), [50, 99]) == [2.0, 2.0]
+
+
+def test_a_run_result_prints_as_one_summary_line() -> None:
+    """A new user's ``print(jitbox_run("seed-blog"))`` flooded the terminal with every numpy column."""
+    from sim.durations import format_duration
+    from sim.scenario import load_scenario, run_scenario
+
+    sc = load_scenario("seed-blog")
+    result = run_scenario(sc, 1)[0]
+    text = repr(result)
+    assert "\n" not in text and len(text) < 200, text
+    assert text.startswith("RunResult(") and f"{result.n} activations" in text and "seed 1" in text
+    assert f"worst window {format_duration(result.worst_window())}" in text
