@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["REPO_ROOT", "code_under_test_env", "serve_banner"]
+__all__ = ["REPO_ROOT", "bound_json", "code_under_test_env", "serve_banner"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The checkout these tests belong to."""
@@ -26,6 +26,19 @@ def code_under_test_env() -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": str(REPO_ROOT) if not path else f"{REPO_ROOT}{os.pathsep}{path}",
     }
+
+
+def bound_json(*args: str) -> dict[str, Any]:
+    """Return what ``python -m jitbox bound ARGS --json`` prints (it must exit 0)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "jitbox", "bound", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=code_under_test_env(),
+        check=True,
+    )
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
 
 
 @contextmanager

@@ -34,6 +34,7 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pim_support import many_users_world
 
 import jitbox
 from jitbox.world import World
@@ -58,35 +59,7 @@ PIM = "identityGovernance/privilegedAccess/group"
 
 
 def _world() -> World:
-    names = [f"u{i}" for i in range(USERS)]
-    users: list[dict[str, Any]] = [
-        {
-            "name": "admin",
-            "displayName": "Alex Admin",
-            "givenName": "Alex",
-            "surname": "Admin",
-            "userPrincipalName": "admin@jitbox.example",
-            "admin": True,
-        }
-    ]
-    users += [
-        {
-            "name": u,
-            "displayName": f"User {u}",
-            "givenName": "User",
-            "surname": u,
-            "userPrincipalName": f"{u}@jitbox.example",
-        }
-        for u in names
-    ]
-    entra = {
-        "users": users,
-        "groups": [
-            {"displayName": EC2, "members": [], "eligible": names},
-            {"displayName": "AWS - All users", "members": names},
-        ],
-        "applications": [{"displayName": "AWS IAM Identity Center", "assigned": [EC2, "AWS - All users"]}],
-    }
+    entra = many_users_world(USERS)  # an administrator and u0..u3, all eligible for EC2 and in "AWS - All users"
     identity_center = {
         "accounts": [{"id": ACCOUNT, "name": "workloads-prod", "email": "aws@jitbox.example"}],
         "permission_sets": [{"name": PERMISSION_SET, "session_duration": "PT1H"}],

@@ -10,14 +10,11 @@ session ends; the credentials' expiry is the observed effective end.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from datetime import datetime
 from typing import Any
 
 import pytest
-from cli_support import code_under_test_env
+from cli_support import bound_json
 
 from jitbox.demo import ACCOUNT, PERMISSION_SET, PIM, _Calls, _setup
 from jitbox.serve import start_sandbox
@@ -28,15 +25,7 @@ SEED_FLAGS = ("--activation", "1h", "--portal", "8h", "--permission-set", "1h")
 
 
 def _cli_bound(failed: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "jitbox", "bound", *SEED_FLAGS, "--failed-removals", str(failed), "--json"],
-        capture_output=True,
-        text=True,
-        env=code_under_test_env(),
-        check=True,
-    )
-    doc: dict[str, Any] = json.loads(out.stdout)
-    return doc
+    return bound_json(*SEED_FLAGS, "--failed-removals", str(failed))
 
 
 def _removed(c: _Calls, group: str) -> float | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from cli_support import code_under_test_env
+from cli_support import bound_json, code_under_test_env
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -169,20 +169,8 @@ def test_no_simulated_run_exceeds_the_bound_under_drawn_quarantine_initial_cycle
 # --- jitbox bound states the same conditions -----------------------------------------------------------------------
 
 
-def _bound(*args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "jitbox", "bound", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=code_under_test_env(),
-        check=True,
-    )
-    doc: dict[str, Any] = json.loads(out.stdout)
-    return doc
-
-
 def test_jitbox_bound_quarantined_initial_cycle_covers_every_simulated_run_with_those_draws() -> None:
-    doc = _bound("--activation", "1h", "--portal", "8h", "--quarantined", "--initial-cycle", "--objects", "1000")
+    doc = bound_json("--activation", "1h", "--portal", "8h", "--quarantined", "--initial-cycle", "--objects", "1000")
     s = load_settings(doc["settings"])
     assert s.removal_quarantine_probability == 1.0 and s.initial_cycle_objects == 1000
     assert any("quarantined: one cycle a day" in c for c in doc["conditions"])

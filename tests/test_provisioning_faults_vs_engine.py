@@ -61,63 +61,29 @@ TIMEOUT_INPUTS = {
 
 
 @settings(max_examples=6, deadline=None)
-@given(**INPUTS)
-def test_bursts_and_removal_faults_give_the_same_instants_in_sandbox_and_engine(
-    offsets: list[int],
-    burst: int,
-    duration_min: int,
-    latency: int,
-    faults: list[int],
-    mode: str,
-    retry_after: int | None,
-) -> None:
-    check(offsets, burst, duration_min, latency, faults, mode, retry_after)
+@given(st.fixed_dictionaries(INPUTS))
+def test_bursts_and_removal_faults_give_the_same_instants_in_sandbox_and_engine(case: dict[str, Any]) -> None:
+    check(**case)
 
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None)
-@given(**INPUTS)
-def test_bursts_and_removal_faults_give_the_same_instants_in_sandbox_and_engine_fuzz(
-    offsets: list[int],
-    burst: int,
-    duration_min: int,
-    latency: int,
-    faults: list[int],
-    mode: str,
-    retry_after: int | None,
-) -> None:
-    check(offsets, burst, duration_min, latency, faults, mode, retry_after)
+@given(st.fixed_dictionaries(INPUTS))
+def test_bursts_and_removal_faults_give_the_same_instants_in_sandbox_and_engine_fuzz(case: dict[str, Any]) -> None:
+    check(**case)
 
 
 @settings(max_examples=3, deadline=None)
-@given(**TIMEOUT_INPUTS)
-def test_removal_timeouts_give_the_same_instants_in_served_sandbox_and_engine(
-    offsets: list[int],
-    burst: int,
-    duration_min: int,
-    latency: int,
-    faults: list[int],
-    mode: str,
-    retry_after: int | None,
-    timeouts: int,
-) -> None:
-    check(offsets, burst, duration_min, latency, faults, mode, retry_after, timeouts)
+@given(st.fixed_dictionaries(TIMEOUT_INPUTS))
+def test_removal_timeouts_give_the_same_instants_in_served_sandbox_and_engine(case: dict[str, Any]) -> None:
+    check(**case)
 
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None)
-@given(**TIMEOUT_INPUTS)
-def test_removal_timeouts_give_the_same_instants_in_served_sandbox_and_engine_fuzz(
-    offsets: list[int],
-    burst: int,
-    duration_min: int,
-    latency: int,
-    faults: list[int],
-    mode: str,
-    retry_after: int | None,
-    timeouts: int,
-) -> None:
-    check(offsets, burst, duration_min, latency, faults, mode, retry_after, timeouts)
+@given(st.fixed_dictionaries(TIMEOUT_INPUTS))
+def test_removal_timeouts_give_the_same_instants_in_served_sandbox_and_engine_fuzz(case: dict[str, Any]) -> None:
+    check(**case)
 
 
 def test_a_429_with_a_short_retry_after_is_retried_on_the_next_cycle_as_the_simulator_models() -> None:
